@@ -1,0 +1,190 @@
+/**
+ * Source use cases: create, list, read, update, delete. Validation happens before anything is written (a rejected
+ * request changes nothing); secrets are sealed before they reach the store; the runtime is told after the store has
+ * the new state, and owns `connector_status` from then on.
+ */
+import { isUniqueViolation } from '../../store/db.js'
+import type { SourceListQuery, SourceRepository, SourceRow } from '../../store/source-repository.js'
+import { newId } from '../../util/ids.js'
+import type { SecretBox } from '../../util/secret-box.js'
+import { ConflictError, InvalidInputError, NotFoundError } from '../errors.js'
+import type { CleanupReport, ConnectorCatalog, SourceRuntime } from '../ports.js'
+import { type ConnectorConfig, normalizeConfig } from './config-validation.js'
+import type { ConnectorStatus, DesiredState, Source, TaskStatuses } from './source.js'
+
+export interface SourceInput {
+  name: string
+  connector: string
+  config: Record<string, unknown>
+  createdFrom?: string
+  desiredState?: DesiredState
+  tags?: string[] | null
+  kcClusterId?: string | null
+}
+
+export interface SourceListFilter extends Omit<SourceListQuery, 'offset' | 'limit'> {
+  page: number
+  pageSize: number
+}
+
+export interface SourceServiceDeps {
+  repo: SourceRepository
+  catalog: ConnectorCatalog
+  secrets: SecretBox
+  runtime: () => SourceRuntime
+  now?: () => number
+}
+
+export function createSourceService(deps: SourceServiceDeps) {
+  const now = deps.now ?? Date.now
+
+  function secretKeys(connector: string): Set<string> {
+    const spec = deps.catalog.sourceSpec(connector)
+    return new Set(spec?.properties.filter((p) => p.secret).map((p) => p.name) ?? [])
+  }
+
+  function seal(connector: string, config: ConnectorConfig): string {
+    const secret = secretKeys(connector)
+    const sealed = Object.fromEntries(
+      Object.entries(config).map(([k, v]) => [k, secret.has(k) && typeof v === 'string' ? deps.secrets.encrypt(v) : v]),
+    )
+    return JSON.stringify(sealed)
+  }
+
+  function toSource(row: SourceRow): Source {
+    const stored = JSON.parse(row.config) as ConnectorConfig
+    const config = Object.fromEntries(
+      Object.entries(stored).map(([k, v]) => [k, typeof v === 'string' ? deps.secrets.decrypt(v) : v]),
+    )
+    return {
+      id: row.id,
+      name: row.name,
+      connector: row.connector,
+      config,
+      desiredState: row.desired_state as DesiredState,
+      connectorStatus: row.connector_status as ConnectorStatus,
+      statusReason: row.status_reason,
+      taskStatuses: JSON.parse(row.task_statuses) as TaskStatuses,
+      tags: JSON.parse(row.tags) as string[],
+      createdFrom: row.created_from,
+      kcClusterId: row.kc_cluster_id,
+      createdAt: row.created_at,
+      updatedAt: row.updated_at,
+    }
+  }
+
+  function specFor(connector: string) {
+    const spec = deps.catalog.sourceSpec(connector)
+    if (!spec) {
+      const known = deps.catalog.sourceSpecs().map((s) => `'${s.code}'`).join(', ')
+      throw InvalidInputError.of(['body', 'connector'], `Value error, unknown source connector; known: ${known}`, connector)
+    }
+    return spec
+  }
+
+  async function getRow(id: string): Promise<SourceRow> {
+    const row = await deps.repo.get(id)
+    if (!row) throw new NotFoundError('source', id)
+    return row
+  }
+
+  async function assertNameFree(name: string, exceptId?: string): Promise<void> {
+    const other = await deps.repo.getByName(name)
+    if (other && other.id !== exceptId) throw new ConflictError(`A source named ${JSON.stringify(name)} already exists`)
+  }
+
+  return {
+    async create(input: SourceInput): Promise<Source> {
+      const spec = specFor(input.connector)
+      const id = newId(now())
+      const config = normalizeConfig(spec, input.config, { entityId: id })
+      await assertNameFree(input.name)
+      const at = new Date(now()).toISOString()
+      const row: SourceRow = {
+        id,
+        name: input.name,
+        connector: spec.code,
+        config: seal(spec.code, config),
+        desired_state: input.desiredState ?? 'Active',
+        connector_status: 'Stopped',
+        status_reason: null,
+        task_statuses: '{}',
+        tags: JSON.stringify(input.tags ?? []),
+        created_from: input.createdFrom ?? 'api',
+        kc_cluster_id: input.kcClusterId ?? null,
+        created_at: at,
+        updated_at: at,
+      }
+      try {
+        await deps.repo.insert(row)
+      } catch (err) {
+        if (isUniqueViolation(err)) throw new ConflictError(`A source named ${JSON.stringify(input.name)} already exists`)
+        throw err
+      }
+      const source = toSource(row)
+      await deps.runtime().reconcile(source)
+      return this.get(id)
+    },
+
+    async get(id: string): Promise<Source> {
+      return toSource(await getRow(id))
+    },
+
+    async all(): Promise<Source[]> {
+      return (await deps.repo.all()).map(toSource)
+    },
+
+    async list(filter: SourceListFilter): Promise<{ sources: Source[]; total: number }> {
+      const { page, pageSize, ...query } = filter
+      const { rows, total } = await deps.repo.list({ ...query, offset: (page - 1) * pageSize, limit: pageSize })
+      return { sources: rows.map(toSource), total }
+    },
+
+    async update(id: string, input: SourceInput): Promise<Source> {
+      const current = toSource(await getRow(id))
+      if (input.connector !== current.connector) {
+        throw InvalidInputError.of(['body', 'connector'], 'Value error, the connector of a source cannot change', input.connector)
+      }
+      const spec = specFor(current.connector)
+      const config = normalizeConfig(spec, input.config, { entityId: id, existing: current.config })
+      await assertNameFree(input.name, id)
+      const changes: Partial<SourceRow> = {
+        name: input.name,
+        config: seal(spec.code, config),
+        updated_at: new Date(now()).toISOString(),
+      }
+      if (input.tags !== undefined && input.tags !== null) changes.tags = JSON.stringify(input.tags)
+      if (input.desiredState) changes.desired_state = input.desiredState
+      if (input.kcClusterId !== undefined) changes.kc_cluster_id = input.kcClusterId
+      try {
+        await deps.repo.update(id, changes)
+      } catch (err) {
+        if (isUniqueViolation(err)) throw new ConflictError(`A source named ${JSON.stringify(input.name)} already exists`)
+        throw err
+      }
+      const updated = await this.get(id)
+      await deps.runtime().reconcile(updated)
+      return this.get(id)
+    },
+
+    /** Stops the task, removes the slot and publication Sluice created, then forgets the source. */
+    async delete(id: string): Promise<{ source: Source; cleanup: CleanupReport }> {
+      const source = toSource(await getRow(id))
+      const cleanup = await deps.runtime().remove(source)
+      await deps.repo.delete(id)
+      return { source, cleanup }
+    },
+
+    async setDesiredState(id: string, desiredState: DesiredState): Promise<Source> {
+      await getRow(id)
+      await deps.repo.update(id, { desired_state: desiredState, updated_at: new Date(now()).toISOString() })
+      const source = await this.get(id)
+      await deps.runtime().reconcile(source)
+      return this.get(id)
+    },
+
+    secretKeys,
+  }
+}
+
+export type SourceService = ReturnType<typeof createSourceService>

@@ -1,0 +1,99 @@
+/**
+ * Composition root: builds the metadata store, services, runtime and HTTP server from a Config, and tears them down
+ * in reverse order. The only module that sees every part.
+ */
+import { join } from 'node:path'
+import { serve } from '@hono/node-server'
+import type { ServerType } from '@hono/node-server'
+import pino, { type Logger } from 'pino'
+import { createApp } from './api/app.js'
+import type { Config } from './config/config.js'
+import { connectorCatalog } from './connectors/registry.js'
+import { type AuthService, createAuthService } from './core/auth/auth-service.js'
+import { INERT_RUNTIME, type SourceRuntime } from './core/ports.js'
+import { type SourceService, createSourceService } from './core/sources/source-service.js'
+import { createCredentialRepository } from './store/credential-repository.js'
+import { type MetadataDb, openMetadataDb } from './store/db.js'
+import { createSourceRepository } from './store/source-repository.js'
+import { createSecretBox, loadSecretKey } from './util/secret-box.js'
+import { VERSION } from './version.js'
+
+export interface Sluice {
+  /** Base URL of the HTTP API, e.g. `http://127.0.0.1:8080`. */
+  url: string
+  port: number
+  logger: Logger
+  metadata: MetadataDb
+  auth: AuthService
+  sources: SourceService
+  /** Every route the HTTP server answers (method and Hono path), for the OpenAPI completeness test. */
+  routes(): Array<{ method: string; path: string }>
+  close(): Promise<void>
+}
+
+export interface StartOptions {
+  logger?: Logger
+  /** Called once when Sluice generated the first administrator credential (the only time its secret is known). */
+  onGeneratedCredential?: (credential: { clientId: string; secret: string; url: string }) => void
+}
+
+export async function startSluice(config: Readonly<Config>, options: StartOptions = {}): Promise<Sluice> {
+  const logger = options.logger ?? pino({ level: config.logLevel, base: { service: 'sluice' } })
+  const metadata = await openMetadataDb({ url: config.metadataUrl, dataDir: config.dataDir })
+  const secrets = createSecretBox(await loadSecretKey({ secretKey: config.secretKey, keyFile: join(config.dataDir, 'secret.key') }))
+
+  const auth = createAuthService(createCredentialRepository(metadata.db), {
+    accessTokenTtlSeconds: config.accessTokenTtlSeconds,
+    refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
+  })
+  const generated = await bootstrapAdmin(auth, config)
+
+  let runtime: SourceRuntime = INERT_RUNTIME
+  const sources = createSourceService({
+    repo: createSourceRepository(metadata.db),
+    catalog: connectorCatalog,
+    secrets,
+    runtime: () => runtime,
+  })
+
+  const app = createApp({ logger, auth, sources, catalog: connectorCatalog, runtime: () => runtime, version: VERSION })
+  const server = await listen(app.fetch, config.host, config.port)
+  const address = server.address()
+  const port = typeof address === 'object' && address ? address.port : config.port
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`
+  logger.info({ url, metadata: metadata.dialect, data_dir: config.dataDir, version: VERSION }, 'sluice started')
+  if (generated) options.onGeneratedCredential?.({ ...generated, url })
+
+  return {
+    url,
+    port,
+    logger,
+    metadata,
+    auth,
+    sources,
+    routes: () => app.routes.filter((r) => r.method !== 'ALL').map((r) => ({ method: r.method, path: r.path })),
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+      runtime = INERT_RUNTIME
+      await metadata.close()
+    },
+  }
+}
+
+/** Ensures the configured administrator exists, or generates the first one; returns a generated credential. */
+async function bootstrapAdmin(auth: AuthService, config: Readonly<Config>): Promise<{ clientId: string; secret: string } | undefined> {
+  if (config.adminClientId && config.adminSecret) {
+    await auth.ensureCredential(config.adminClientId, config.adminSecret, ['admin'])
+    return undefined
+  }
+  if ((await auth.countCredentials()) > 0) return undefined
+  const created = await auth.createCredential({ roleIds: ['admin'], description: 'First administrator (generated at start)' })
+  return { clientId: created.clientId, secret: created.secret }
+}
+
+function listen(fetch: Parameters<typeof serve>[0]['fetch'], hostname: string, port: number): Promise<ServerType> {
+  return new Promise((resolve, reject) => {
+    const server = serve({ fetch, hostname, port }, () => resolve(server))
+    server.once('error', reject)
+  })
+}

@@ -1,0 +1,14 @@
+/**
+ * Every migration, in order. Kysely's Migrator reads them from this map (not from the file system), so a bundled
+ * or compiled Sluice migrates the same way. Add a migration = add a file and one line here; never edit a shipped one.
+ */
+import type { Migration, MigrationProvider } from 'kysely'
+import * as foundation from './0001-foundation.js'
+
+const MIGRATIONS: Record<string, Migration> = {
+  '0001-foundation': foundation,
+}
+
+export const migrationProvider: MigrationProvider = {
+  getMigrations: async () => MIGRATIONS,
+}

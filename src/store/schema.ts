@@ -1,0 +1,53 @@
+/**
+ * The metadata store's tables, as Kysely sees them. Column types are chosen to mean the same thing on SQLite and
+ * PostgreSQL: JSON is stored as text, times as ISO-8601 text or epoch milliseconds (bigint on PostgreSQL, which `pg`
+ * returns as a string — repositories convert with `Number`).
+ */
+import type { ColumnType } from 'kysely'
+
+type EpochMs = ColumnType<number | string, number, number>
+
+export interface ClientCredentialTable {
+  client_id: string
+  secret_hash: string
+  description: string | null
+  /** JSON array of role ids. */
+  role_ids: string
+  service_id: string
+  created_from: string
+  created_at: string
+}
+
+export interface AuthTokenTable {
+  /** SHA-256 of the token: the token itself is never stored. */
+  token_hash: string
+  kind: 'access' | 'refresh'
+  client_id: string
+  expires_at: EpochMs
+  created_at: EpochMs
+}
+
+export interface SourceTable {
+  id: string
+  name: string
+  connector: string
+  /** JSON object; secret values are sealed by the secret box. */
+  config: string
+  desired_state: string
+  connector_status: string
+  status_reason: string | null
+  /** JSON object, Kafka Connect style: `{"0": {"state": "RUNNING"}}`. */
+  task_statuses: string
+  /** JSON array of tag ids. */
+  tags: string
+  created_from: string
+  kc_cluster_id: string | null
+  created_at: string
+  updated_at: string
+}
+
+export interface Database {
+  client_credentials: ClientCredentialTable
+  auth_tokens: AuthTokenTable
+  sources: SourceTable
+}
