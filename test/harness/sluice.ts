@@ -63,7 +63,7 @@ export async function startTestSluice(options: StartTestSluiceOptions = {}): Pro
 
   const admin = await tokenFor(ADMIN.clientId, ADMIN.secret)
   const makeRole = async (role: string) => {
-    const res = await request('POST', '/auth/client-credentials', { token: admin, body: { role_ids: [role] } })
+    const res = await request<{ client_id: string; secret: string }>('POST', '/auth/client-credentials', { token: admin, body: { role_ids: [role] } })
     return tokenFor(res.body.client_id, res.body.secret)
   }
   const tokens = { admin, dataAdmin: await makeRole('data_admin'), readOnly: await makeRole('read_only') }

@@ -1,0 +1,208 @@
+/**
+ * ChangeEvent → Debezium's JSON key and value, byte for byte what Debezium's PostgreSQL connector (3.1–3.4) plus
+ * Kafka Connect's JsonConverter write for the same change. Runs once per change, so each table's row writer and
+ * schema JSON are built once and cached on its TableSchema object (a new TableSchema after a relation change
+ * gets new ones).
+ */
+import type { ChangeEvent, ConnectSchema, EventValue, Row, SourceInfo, TableSchema } from './change-event.js'
+import { envelopeSchema, keySchema, schemaToJson, type Field } from './connect-schema.js'
+import { javaDouble, jsonAny, jsonInteger, jsonString } from './json.js'
+
+export interface EncodeKeyOptions {
+  schemasEnable: boolean
+}
+
+export interface EncodeValueOptions {
+  schemasEnable: boolean
+  /** `source.version`; Debezium writes its own release here. */
+  connectorVersion?: string
+}
+
+export const DEFAULT_CONNECTOR_VERSION = '3.4.0.Final'
+
+type Writer = (value: EventValue) => string
+
+interface CompiledTable {
+  row: (row: Row) => string
+  key: ((row: Row) => string) | null
+  keyFields: Field[]
+  /** `{"schema":…,"payload":` by record name (the topic prefix is per event, not per table). */
+  valueSchemas: Map<string, Buffer>
+  keySchemas: Map<string, Buffer>
+}
+
+const compiled = new WeakMap<TableSchema, CompiledTable>()
+
+/** The event's key, or null for a keyless table (and for truncate), as Debezium sends it. */
+export function encodeKey(event: ChangeEvent, options: EncodeKeyOptions): Buffer | null {
+  const table = compile(event.table)
+  if (!table.key || event.op === 't') return null
+  const row = event.op === 'd' ? event.before : event.after ?? event.before
+  if (!row) return null
+  const payload = table.key(row)
+  if (!options.schemasEnable) return Buffer.from(payload)
+  const name = recordName(event)
+  let head = table.keySchemas.get(name)
+  if (head === undefined) {
+    head = Buffer.from(`{"schema":${schemaToJson(keySchema(name, table.keyFields))},"payload":`)
+    table.keySchemas.set(name, head)
+  }
+  return withSchemaHead(head, payload)
+}
+
+/** The key of the tombstone that follows a delete: the deleted row's key (the tombstone's value is null). */
+export function encodeTombstoneKey(event: ChangeEvent, options: EncodeKeyOptions): Buffer | null {
+  return encodeKey({ ...event, op: 'd', before: event.before ?? event.after }, options)
+}
+
+export function encodeValue(event: ChangeEvent, options: EncodeValueOptions): Buffer {
+  const table = compile(event.table)
+  const version = options.connectorVersion ?? DEFAULT_CONNECTOR_VERSION
+  const payload =
+    `{"before":${event.before ? table.row(event.before) : 'null'}` +
+    `,"after":${event.after ? table.row(event.after) : 'null'}` +
+    `,"source":${sourceJson(event.source, version)}` +
+    `,"transaction":${transactionJson(event.transaction)}` +
+    `,"op":"${event.op}",${timestamps(event.processedAtUs)}}`
+  if (!options.schemasEnable) return Buffer.from(payload)
+  const name = recordName(event)
+  let head = table.valueSchemas.get(name)
+  if (head === undefined) {
+    head = Buffer.from(`{"schema":${schemaToJson(envelopeSchema(name, event.table.columns))},"payload":`)
+    table.valueSchemas.set(name, head)
+  }
+  return withSchemaHead(head, payload)
+}
+
+// The schema part is the same for every event of a table: copy its cached bytes instead of re-encoding them.
+function withSchemaHead(head: Buffer, payload: string): Buffer {
+  const payloadBytes = Buffer.byteLength(payload)
+  const out = Buffer.allocUnsafe(head.length + payloadBytes + 1)
+  head.copy(out, 0)
+  out.write(payload, head.length)
+  out[out.length - 1] = 0x7d // }
+  return out
+}
+
+function recordName(event: ChangeEvent): string {
+  return `${event.source.name}.${event.table.schema}.${event.table.table}`
+}
+
+function sourceJson(source: SourceInfo, version: string): string {
+  // Incremental snapshot reads carry no position of their own (PostgresSourceInfoStructMaker).
+  const incremental = source.snapshot === 'incremental'
+  const lastCommit = source.lastCommitLsn === null ? 'null' : `"${source.lastCommitLsn}"`
+  const lsn = source.lsn === null ? 'null' : `"${source.lsn}"`
+  const [tsMs, tsUs, tsNs] = timeParts(source.commitTimeUs)
+  return (
+    `${sourceHead(version, source.name)},"ts_ms":${tsMs},"snapshot":"${source.snapshot}"` +
+    `,"db":${jsonString(source.db)}` +
+    // `sequence` is itself a JSON array of decimal LSN strings, written into a string field.
+    `,"sequence":${jsonString(`[${lastCommit},${lsn}]`)},"ts_us":${tsUs},"ts_ns":${tsNs}` +
+    `,"schema":${jsonString(source.schema)},"table":${jsonString(source.table)}` +
+    `,"txId":${incremental || source.txId === null ? 'null' : source.txId}` +
+    `,"lsn":${incremental || source.lsn === null ? 'null' : source.lsn}` +
+    `,"xmin":${incremental || source.xmin === null ? 'null' : source.xmin}}`
+  )
+}
+
+// `{"version":…,"connector":"postgresql","name":…` rarely changes: one entry per version and topic prefix.
+const sourceHeads = new Map<string, string>()
+
+function sourceHead(version: string, name: string): string {
+  const key = `${version}\u0000${name}`
+  let head = sourceHeads.get(key)
+  if (head === undefined) {
+    if (sourceHeads.size > 1000) sourceHeads.clear()
+    head = `{"version":${jsonString(version)},"connector":"postgresql","name":${jsonString(name)}`
+    sourceHeads.set(key, head)
+  }
+  return head
+}
+
+function transactionJson(transaction: ChangeEvent['transaction']): string {
+  if (!transaction) return 'null'
+  return (
+    `{"id":${jsonString(transaction.id)},"total_order":${transaction.totalOrder}` +
+    `,"data_collection_order":${transaction.dataCollectionOrder}}`
+  )
+}
+
+function timestamps(us: bigint): string {
+  const [ms, micros, ns] = timeParts(us)
+  return `"ts_ms":${ms},"ts_us":${micros},"ts_ns":${ns}`
+}
+
+/** ms (floored), µs and ns of a microsecond timestamp, as decimal text (string slicing beats number conversion). */
+function timeParts(us: bigint): [string, string, string] {
+  if (us >= 1000n) {
+    const micros = us.toString()
+    return [micros.slice(0, -3), micros, `${micros}000`]
+  }
+  const ms = us >= 0n || us % 1000n === 0n ? us / 1000n : us / 1000n - 1n
+  return [String(ms), String(us), String(us * 1000n)]
+}
+
+function compile(table: TableSchema): CompiledTable {
+  let entry = compiled.get(table)
+  if (entry) return entry
+  const keyFields = table.keyColumns.map((name) => {
+    const column = table.columns.find((c) => c.field === name)
+    if (!column) throw new Error(`key column ${name} is not a column of ${table.schema}.${table.table}`)
+    return column
+  })
+  entry = {
+    row: structWriter(table.columns),
+    key: keyFields.length > 0 ? structWriter(keyFields) : null,
+    keyFields,
+    valueSchemas: new Map(),
+    keySchemas: new Map(),
+  }
+  compiled.set(table, entry)
+  return entry
+}
+
+/** A writer for a struct with the given fields, in schema order; absent members are written as null. */
+function structWriter(fields: Field[]): (row: Row) => string {
+  const names = fields.map((f) => f.field)
+  const prefixes = fields.map((f, i) => `${i === 0 ? '{' : ','}${jsonString(f.field)}:`)
+  const writers = fields.map((f) => writerFor(f))
+  const count = fields.length
+  if (count === 0) return () => '{}'
+  return (row) => {
+    let out = ''
+    for (let i = 0; i < count; i++) {
+      const value = row[names[i]]
+      out += prefixes[i] + (value === null || value === undefined ? 'null' : writers[i](value))
+    }
+    return `${out}}`
+  }
+}
+
+function writerFor(schema: ConnectSchema): Writer {
+  switch (schema.type) {
+    case 'int8':
+    case 'int16':
+    case 'int32':
+    case 'int64':
+      return (v) => (typeof v === 'number' || typeof v === 'bigint' ? jsonInteger(v) : jsonAny(v))
+    case 'float32':
+    case 'float64':
+      return (v) => (typeof v === 'number' ? javaDouble(v) : jsonAny(v))
+    case 'boolean':
+      return (v) => (v === true ? 'true' : v === false ? 'false' : jsonAny(v))
+    case 'string':
+    case 'bytes':
+      return (v) => (typeof v === 'string' ? jsonString(v) : jsonAny(v))
+    case 'array': {
+      const item = schema.items ? writerFor(schema.items) : jsonAny
+      return (v) => (Array.isArray(v) ? `[${v.map((x) => (x === null ? 'null' : item(x))).join(',')}]` : jsonAny(v))
+    }
+    case 'struct': {
+      const struct = structWriter(schema.fields ?? [])
+      return (v) => (typeof v === 'object' && v !== null && !Array.isArray(v) ? struct(v) : jsonAny(v))
+    }
+    default:
+      return jsonAny
+  }
+}
