@@ -8,12 +8,16 @@ import type { ServerType } from '@hono/node-server'
 import pino, { type Logger } from 'pino'
 import { createApp } from './api/app.js'
 import type { Config } from './config/config.js'
-import { connectorCatalog } from './connectors/registry.js'
+import { connectorCatalog, sourceConnector } from './connectors/registry.js'
 import { type AuthService, createAuthService } from './core/auth/auth-service.js'
-import { INERT_RUNTIME, type SourceRuntime } from './core/ports.js'
 import { type SourceService, createSourceService } from './core/sources/source-service.js'
+import { createTopicService } from './core/topics/topic-service.js'
+import { createEmbeddedTopicLog } from './log/embedded/embedded-topic-log.js'
+import type { TopicLog } from './log/topic-log.js'
+import { createSupervisor, type Supervisor } from './runtime/supervisor.js'
 import { createCredentialRepository } from './store/credential-repository.js'
 import { type MetadataDb, openMetadataDb } from './store/db.js'
+import { createOffsetRepository } from './store/offset-repository.js'
 import { createSourceRepository } from './store/source-repository.js'
 import { createSecretBox, loadSecretKey } from './util/secret-box.js'
 import { VERSION } from './version.js'
@@ -26,6 +30,8 @@ export interface Sluice {
   metadata: MetadataDb
   auth: AuthService
   sources: SourceService
+  log: TopicLog
+  supervisor: Supervisor
   /** Every route the HTTP server answers (method and Hono path), for the OpenAPI completeness test. */
   routes(): Array<{ method: string; path: string }>
   close(): Promise<void>
@@ -48,21 +54,30 @@ export async function startSluice(config: Readonly<Config>, options: StartOption
   })
   const generated = await bootstrapAdmin(auth, config)
 
-  let runtime: SourceRuntime = INERT_RUNTIME
-  const sources = createSourceService({
-    repo: createSourceRepository(metadata.db),
-    catalog: connectorCatalog,
-    secrets,
-    runtime: () => runtime,
+  const log = await createEmbeddedTopicLog({ dir: join(config.dataDir, 'log'), logger: logger.child({ part: 'log' }) })
+  const sourceRepo = createSourceRepository(metadata.db)
+  const supervisor = createSupervisor({
+    log,
+    connectors: sourceConnector,
+    sourceRepo,
+    offsetRepo: createOffsetRepository(metadata.db),
+    logger: logger.child({ part: 'runtime' }),
   })
+  const sources = createSourceService({ repo: sourceRepo, catalog: connectorCatalog, secrets, runtime: () => supervisor })
 
-  const app = createApp({ logger, auth, sources, catalog: connectorCatalog, runtime: () => runtime, version: VERSION })
+  const topics = createTopicService({
+    log,
+    sources: () => sources.all(),
+    topicPrefix: (source) => sourceConnector(source.connector)?.topicPrefix(source.id, source.config),
+  })
+  const app = createApp({ logger, auth, sources, supervisor, topics, catalog: connectorCatalog, version: VERSION })
   const server = await listen(app.fetch, config.host, config.port)
   const address = server.address()
   const port = typeof address === 'object' && address ? address.port : config.port
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`
   logger.info({ url, metadata: metadata.dialect, data_dir: config.dataDir, version: VERSION }, 'sluice started')
   if (generated) options.onGeneratedCredential?.({ ...generated, url })
+  await supervisor.resume(await sources.all())
 
   return {
     url,
@@ -71,10 +86,13 @@ export async function startSluice(config: Readonly<Config>, options: StartOption
     metadata,
     auth,
     sources,
+    log,
+    supervisor,
     routes: () => app.routes.filter((r) => r.method !== 'ALL').map((r) => ({ method: r.method, path: r.path })),
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()))
-      runtime = INERT_RUNTIME
+      await supervisor.close()
+      await log.close()
       await metadata.close()
     },
   }

@@ -5,8 +5,10 @@
 import { OpenAPIHono } from '@hono/zod-openapi'
 import type { Logger } from 'pino'
 import type { AuthService } from '../core/auth/auth-service.js'
-import type { ConnectorCatalog, SourceRuntime } from '../core/ports.js'
+import type { ConnectorCatalog } from '../core/ports.js'
 import type { SourceService } from '../core/sources/source-service.js'
+import type { TopicService } from '../core/topics/topic-service.js'
+import type { Supervisor } from '../runtime/supervisor.js'
 import type { AppEnv } from './app-env.js'
 import { authenticate } from './middleware/auth.js'
 import { errorHandler, notFoundHandler } from './middleware/error-mapping.js'
@@ -14,7 +16,9 @@ import { requestId } from './middleware/request-id.js'
 import { requestLog } from './middleware/request-log.js'
 import { createAuthRoutes } from './routes/auth/auth-routes.js'
 import { createDocsRoutes } from './routes/meta/docs-routes.js'
+import { createSourceLifecycleRoutes } from './routes/sources/source-lifecycle-routes.js'
 import { createSourcesRoutes } from './routes/sources/sources-routes.js'
+import { createTopicsRoutes } from './routes/topics/topics-routes.js'
 import { validationHook } from './validation.js'
 
 export interface ApiDeps {
@@ -22,7 +26,8 @@ export interface ApiDeps {
   auth: AuthService
   sources: SourceService
   catalog: ConnectorCatalog
-  runtime: () => SourceRuntime
+  supervisor: Supervisor
+  topics: TopicService
   sourcesWithSnapshotStatus?: (statuses: string[]) => Promise<string[]>
   version: string
   /** Extra tag routers (later parts of the product mount theirs here). */
@@ -55,10 +60,12 @@ export function createApp(deps: ApiDeps): OpenAPIHono<AppEnv> {
     createSourcesRoutes({
       sources: deps.sources,
       catalog: deps.catalog,
-      runtime: deps.runtime,
+      runtime: () => deps.supervisor,
       sourcesWithSnapshotStatus: deps.sourcesWithSnapshotStatus ?? (async () => []),
     }),
   )
+  app.route('/', createSourceLifecycleRoutes({ sources: deps.sources, supervisor: deps.supervisor }))
+  app.route('/', createTopicsRoutes(deps.topics))
   for (const routes of deps.extraRoutes ?? []) app.route('/', routes)
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'HTTPBearer', {

@@ -2,9 +2,17 @@
  * The one place that lists connector kinds. Adding a kind = one folder under `connectors/` and one line here.
  */
 import type { ConnectorSpec } from './connector-spec.js'
+import { postgresConnector } from './postgres/postgres-connector.js'
 import { POSTGRES_SOURCE_SPEC } from './postgres/postgres-spec.js'
+import type { SourceConnector } from './source.js'
 
 const SOURCE_SPECS: readonly ConnectorSpec[] = [POSTGRES_SOURCE_SPEC]
+const SOURCE_CONNECTORS: readonly SourceConnector[] = [postgresConnector]
+
+/** The implementation that runs sources of a connector kind. */
+export function sourceConnector(code: string): SourceConnector | undefined {
+  return SOURCE_CONNECTORS.find((c) => c.code === code)
+}
 
 export const connectorCatalog = {
   sourceSpecs: (): readonly ConnectorSpec[] => SOURCE_SPECS,

@@ -9,7 +9,14 @@
  *   is atomic: after a crash either all of its records are there or none are.
  * - Offsets within a partition start at 0 and increase by one per record, with no gaps at append time (retention
  *   and compaction may later remove records, so readers must accept gaps).
- * - A record's partition is the one given, else `hash(key) % partitions` when the key is non-null, else 0.
+ * - A record's partition is the one given, else `hash(key) % partitions` when the key is non-null, else 0, where
+ *   `hash` is Kafka's default partitioner (`toPositive(murmur2(key))`, see `partitioner.ts`), so keys land where a
+ *   Kafka producer would put them.
+ * - `read` from below `earliest` starts at the earliest stored record; from `latest` or beyond it returns [].
+ * - `cleanupPolicy: 'compact'` topics keep at least the latest record per key (a null value is a tombstone) and are
+ *   not trimmed by `retentionMs` / `retentionBytes` (Kafka's `compact`, not `compact,delete`); they reject records
+ *   with a null key, as Kafka does.
+ * - Caller mistakes throw the errors in `log-errors.ts` (not found, exists, invalid request), never a bare Error.
  */
 
 export type CleanupPolicy = 'delete' | 'compact'

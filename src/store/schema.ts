@@ -46,8 +46,16 @@ export interface SourceTable {
   updated_at: string
 }
 
+export interface SourceOffsetTable {
+  source_id: string
+  /** JSON: `{lsn, state}` (see connectors/source.ts). */
+  offset: string
+  updated_at: string
+}
+
 export interface Database {
   client_credentials: ClientCredentialTable
   auth_tokens: AuthTokenTable
   sources: SourceTable
+  source_offsets: SourceOffsetTable
 }

@@ -37,7 +37,8 @@ export async function startTestSluice(options: StartTestSluiceOptions = {}): Pro
     { host: '127.0.0.1', port: 0, dataDir, metadataUrl: options.metadataUrl },
     { SLUICE_ADMIN_CLIENT_ID: ADMIN.clientId, SLUICE_ADMIN_SECRET: ADMIN.secret, SLUICE_SECRET_KEY: 'test-key', ...options.env },
   )
-  const sluice = await startSluice(config, { logger: pino({ level: 'silent' }) })
+  // SLUICE_TEST_LOG=debug shows the server's log while a test runs.
+  const sluice = await startSluice(config, { logger: pino({ level: process.env.SLUICE_TEST_LOG ?? 'silent' }, pino.destination(2)) })
 
   async function request<T>(method: string, path: string, opts: { body?: unknown; token?: string | null; rawBody?: string; headers?: Record<string, string> } = {}): Promise<ApiResponse<T>> {
     const headers: Record<string, string> = { ...opts.headers }

@@ -4,9 +4,11 @@
  */
 import type { Migration, MigrationProvider } from 'kysely'
 import * as foundation from './0001-foundation.js'
+import * as sourceOffsets from './0002-source-offsets.js'
 
 const MIGRATIONS: Record<string, Migration> = {
   '0001-foundation': foundation,
+  '0002-source-offsets': sourceOffsets,
 }
 
 export const migrationProvider: MigrationProvider = {

@@ -1,0 +1,109 @@
+/**
+ * Throughput micro-benchmark of the embedded topic log: append records/s (batches of 1000 records with ~200-byte
+ * values, fsync 'always' and 'never') and in-process read records/s over 1,000,000 records, the latter also as a
+ * ratio against a raw better-sqlite3 scan of the same rows (the ceiling for this on-disk format). Prints figures;
+ * asserts nothing. Run: `npx tsx bench/log.bench.ts`. Uses a temporary directory that it removes.
+ */
+import { randomBytes } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
+import { createEmbeddedTopicLog } from '../src/log/embedded/embedded-topic-log.js'
+import type { AppendRecord } from '../src/log/topic-log.js'
+
+const BATCH = 1000
+const VALUE_BYTES = 200
+const READ_RECORDS = 1_000_000
+
+function makeBatch(topic: string, n: number, seq: number): AppendRecord[] {
+  const value = randomBytes(VALUE_BYTES)
+  const records: AppendRecord[] = []
+  for (let i = 0; i < n; i++) {
+    records.push({ topic, key: Buffer.from(`key-${seq + i}`), value, headers: { op: 'c' } })
+  }
+  return records
+}
+
+async function benchAppend(fsync: 'always' | 'never', totalRecords: number): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-log-bench-'))
+  try {
+    const log = await createEmbeddedTopicLog({ dir, fsync, retentionCheckIntervalMs: 0 })
+    await log.createTopic('bench')
+    const batches = Array.from({ length: 20 }, (_, i) => makeBatch('bench', BATCH, i * BATCH))
+    const started = performance.now()
+    for (let i = 0; i < totalRecords / BATCH; i++) await log.append(batches[i % batches.length])
+    const seconds = (performance.now() - started) / 1000
+    await log.close()
+    return totalRecords / seconds
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+interface ReadFigures {
+  batch: number
+  readPerSecond: number
+  rawPerSecond: number
+}
+
+/** The same scan straight through better-sqlite3, without building LogRecords. */
+function rawScanPerSecond(dir: string, batch: number): number {
+  const db = new Database(join(dir, 'topic-log.db'), { readonly: true })
+  db.pragma('cache_size = -65536') // as the log's own connection
+  const select = db
+    .prepare(
+      'SELECT off, timestamp, size, key, value, headers FROM records ' +
+        'WHERE topic_id = 1 AND part = 0 AND off >= ? ORDER BY off LIMIT ?',
+    )
+    .raw(true)
+  const started = performance.now()
+  let read = 0
+  for (let offset = 0; offset < READ_RECORDS; ) {
+    const rows = select.all(offset, batch) as unknown[][]
+    if (rows.length === 0) break
+    read += rows.length
+    offset = (rows[rows.length - 1][0] as number) + 1
+  }
+  const perSecond = read / ((performance.now() - started) / 1000)
+  db.close()
+  return perSecond
+}
+
+async function benchRead(): Promise<ReadFigures[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-log-bench-'))
+  try {
+    const log = await createEmbeddedTopicLog({ dir, fsync: 'never', retentionCheckIntervalMs: 0 })
+    await log.createTopic('bench')
+    const batches = Array.from({ length: 20 }, (_, i) => makeBatch('bench', 5000, i * 5000))
+    for (let i = 0; i < READ_RECORDS / 5000; i++) await log.append(batches[i % batches.length])
+    const results: Array<Omit<ReadFigures, 'rawPerSecond'>> = []
+    for (const batch of [500, 5000]) {
+      const started = performance.now()
+      let offset = 0
+      let read = 0
+      while (offset < READ_RECORDS) {
+        const records = await log.read('bench', 0, offset, { maxRecords: batch, maxBytes: 64 * 1024 * 1024 })
+        if (records.length === 0) break
+        read += records.length
+        offset = records[records.length - 1].offset + 1
+      }
+      if (read !== READ_RECORDS) throw new Error(`read ${read} records, expected ${READ_RECORDS}`)
+      results.push({ readPerSecond: read / ((performance.now() - started) / 1000), batch })
+    }
+    await log.close()
+    return results.map((r) => ({ ...r, rawPerSecond: rawScanPerSecond(dir, r.batch) }))
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+const fmt = (n: number): string => Math.round(n).toLocaleString('en-US')
+console.log(`embedded topic log — batches of ${BATCH}, ${VALUE_BYTES}-byte values, node ${process.version}`)
+console.log(`append fsync=always: ${fmt(await benchAppend('always', 200_000))} records/s`)
+console.log(`append fsync=never:  ${fmt(await benchAppend('never', 500_000))} records/s`)
+for (const r of await benchRead()) {
+  const ratio = (r.readPerSecond / r.rawPerSecond).toFixed(2)
+  console.log(`read 1,000,000 records, maxRecords=${r.batch}: ${fmt(r.readPerSecond)} records/s ` +
+    `(${ratio}x of a raw better-sqlite3 scan at ${fmt(r.rawPerSecond)} rows/s)`)
+}

@@ -1,0 +1,170 @@
+/**
+ * pgoutput row messages → change events. Pure and synchronous: the streaming source feeds it Relation messages
+ * (enriched with catalog facts) before the rows that use them, as pgoutput guarantees, and transaction context from
+ * Begin. Holds the relation cache; a new Relation message for a known id (after ALTER TABLE) replaces the entry, so
+ * schema changes show up in the next event.
+ */
+import type { ChangeEvent, ConnectSchema, Op, Row, SnapshotMarker, SourceInfo, TableSchema } from '../../../events/change-event.js'
+import type { PgOutputMessage, TupleData } from '../pgoutput/messages.js'
+import { isColumnIncluded, type PostgresSourceConfig } from '../postgres-config.js'
+import type { Lsn } from '../replication/lsn.js'
+import { unchangedToastPlaceholder } from '../types/toast-placeholder.js'
+import type { ColumnMapping, TypeRegistry } from '../types/type-registry.js'
+import type { TableCatalogInfo } from './table-catalog.js'
+
+type RelationMessage = Extract<PgOutputMessage, { tag: 'relation' }>
+
+/** Microseconds between 1970-01-01 and PostgreSQL's epoch, 2000-01-01. */
+export const PG_EPOCH_OFFSET_US = 946_684_800_000_000n
+
+export interface TransactionContext {
+  xid: number
+  /** Commit time, microseconds since the Unix epoch. */
+  commitTimeUs: bigint
+  lastCommitLsn: Lsn | null
+}
+
+export interface MappedTable {
+  relationId: number
+  schema: string
+  table: string
+  topic: string
+  tableSchema: TableSchema
+  /** Position in the tuple of each captured column, and its converter. */
+  columns: Array<{ index: number; name: string; mapping: ColumnMapping }>
+}
+
+export interface MappedChange {
+  topic: string
+  event: ChangeEvent
+}
+
+export function topicName(prefix: string, schema: string, table: string): string {
+  return `${prefix}.${schema}.${table}`
+}
+
+function keyOf(event: ChangeEvent, side: 'before' | 'after'): string | null {
+  const row = event[side]
+  const keys = event.table.keyColumns
+  if (!row || keys.length === 0) return null
+  return JSON.stringify(keys.map((k) => row[k]), (_k, v) => (typeof v === 'bigint' ? v.toString() : v))
+}
+
+export class ChangeMapper {
+  private readonly tables = new Map<number, MappedTable>()
+
+  constructor(
+    private readonly config: PostgresSourceConfig,
+    private registry: TypeRegistry,
+    private readonly now: () => bigint = () => BigInt(Date.now()) * 1000n,
+  ) {}
+
+  /** Tables already defined keep their converters; relations defined from now on use the new registry. */
+  useRegistry(registry: TypeRegistry): void {
+    this.registry = registry
+  }
+
+  /** Registers (or replaces) a relation; returns the mapped table. */
+  defineRelation(message: RelationMessage, info: TableCatalogInfo): MappedTable {
+    const columns: MappedTable['columns'] = []
+    const fields: Array<ConnectSchema & { field: string }> = []
+    message.columns.forEach((column, index) => {
+      if (!isColumnIncluded(this.config, message.schema, message.name, column.name)) return
+      const mapping = this.registry.forColumn(column, !info.notNull.has(column.name))
+      columns.push({ index, name: column.name, mapping })
+      fields.push({ ...mapping.schema, field: column.name })
+    })
+    const captured = new Set(columns.map((c) => c.name))
+    const mapped: MappedTable = {
+      relationId: message.relationId,
+      schema: message.schema,
+      table: message.name,
+      topic: topicName(this.config.topicPrefix, message.schema, message.name),
+      tableSchema: {
+        schema: message.schema,
+        table: message.name,
+        columns: fields,
+        keyColumns: info.primaryKey.filter((k) => captured.has(k)),
+      },
+      columns,
+    }
+    this.tables.set(message.relationId, mapped)
+    return mapped
+  }
+
+  table(relationId: number): MappedTable | undefined {
+    return this.tables.get(relationId)
+  }
+
+  /** Maps one row message; `lsn` is the LSN of the change (the XLogData frame's start). */
+  map(message: PgOutputMessage, lsn: Lsn, tx: TransactionContext): MappedChange[] {
+    switch (message.tag) {
+      case 'insert':
+        return [this.change('c', message.relationId, null, message.newTuple, false, lsn, tx)]
+      case 'update': {
+        const old = message.oldTuple ?? message.keyTuple ?? null
+        const update = this.change('u', message.relationId, old, message.newTuple, message.oldTuple === undefined, lsn, tx)
+        // A changed primary key is a delete of the old key and a create of the new one, as Debezium emits it.
+        if (update.event.before && keyOf(update.event, 'before') !== keyOf(update.event, 'after')) {
+          const remove = { ...update.event, op: 'd' as const, after: null }
+          const create = { ...update.event, op: 'c' as const, before: null }
+          return [{ topic: update.topic, event: remove }, { topic: update.topic, event: create }]
+        }
+        return [update]
+      }
+      case 'delete': {
+        const old = message.oldTuple ?? message.keyTuple ?? null
+        return [this.change('d', message.relationId, old, null, message.oldTuple === undefined, lsn, tx)]
+      }
+      case 'truncate':
+        return message.relationIds.map((id) => this.change('t', id, null, null, false, lsn, tx))
+      default:
+        return []
+    }
+  }
+
+  private change(op: Op, relationId: number, before: TupleData | null, after: TupleData | null, beforeIsKeyOnly: boolean, lsn: Lsn, tx: TransactionContext): MappedChange {
+    const table = this.tables.get(relationId)
+    if (!table) throw new Error(`pgoutput sent a change for relation ${relationId} before its Relation message`)
+    const event: ChangeEvent = {
+      op,
+      table: table.tableSchema,
+      before: before ? this.row(table, before, beforeIsKeyOnly) : null,
+      after: after ? this.row(table, after, false) : null,
+      source: this.sourceInfo(table, lsn, tx, 'false'),
+      processedAtUs: this.now(),
+    }
+    return { topic: table.topic, event }
+  }
+
+  sourceInfo(table: MappedTable, lsn: Lsn | null, tx: TransactionContext, snapshot: SnapshotMarker): SourceInfo {
+    return {
+      name: this.config.topicPrefix,
+      db: this.config.database,
+      schema: table.schema,
+      table: table.table,
+      commitTimeUs: tx.commitTimeUs,
+      snapshot,
+      txId: tx.xid,
+      lsn,
+      lastCommitLsn: tx.lastCommitLsn,
+      xmin: null,
+    }
+  }
+
+  /**
+   * A key-only old tuple (REPLICA IDENTITY DEFAULT) carries values for the key columns only; the others are null
+   * in the `before` row, as Debezium emits them.
+   */
+  private row(table: MappedTable, tuple: TupleData, keyOnly: boolean): Row {
+    const row: Row = {}
+    for (const { index, name, mapping } of table.columns) {
+      const value = tuple[index]
+      if (!value || value.kind === 'null' || (keyOnly && value.kind === 'unchanged-toast')) row[name] = null
+      else if (value.kind === 'unchanged-toast') row[name] = unchangedToastPlaceholder(mapping.schema)
+      else if (value.kind === 'text') row[name] = mapping.convert(value.value)
+      else row[name] = mapping.convert(value.value.toString('utf8'))
+    }
+    return row
+  }
+}

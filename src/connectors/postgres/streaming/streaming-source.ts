@@ -1,0 +1,224 @@
+/**
+ * The streaming phase: replication frames → pgoutput messages → change events → Debezium records → the topic log →
+ * an acknowledged slot position. Stages run in one loop on purpose: each one is cheap, and a single loop keeps the
+ * order of events and acknowledgements obvious.
+ *
+ * Backpressure: frames are pulled only when the previous batch is durable, so a slow log slows the walsender (the
+ * replication stream bounds what it buffers). Records are batched: a batch is appended when a transaction commits
+ * and no further frame is waiting (low latency when quiet), or when it reaches `MAX_BATCH_RECORDS` (throughput, and
+ * a bound on memory for huge transactions).
+ *
+ * Crash behaviour (DESIGN.md guarantee 1): the slot is acknowledged only with the end LSN of a transaction whose
+ * events have all been appended durably, or with a keepalive's position while nothing is pending. After a crash the
+ * slot replays everything after the last acknowledged position, so events may repeat (detectable by `source.lsn`),
+ * never vanish.
+ */
+import { encodeKey, encodeTombstoneKey, encodeValue } from '../../../events/envelope.js'
+import type { AppendRecord, TopicLog } from '../../../log/topic-log.js'
+import type { OffsetStore, SourceMetrics, TaskLogger } from '../../source.js'
+import { decodePgOutput } from '../pgoutput/decoder.js'
+import type { PgOutputMessage } from '../pgoutput/messages.js'
+import type { PostgresSourceConfig } from '../postgres-config.js'
+import { emitHeartbeat } from '../replication/heartbeat.js'
+import type { Lsn } from '../replication/lsn.js'
+import type { ReplicationConnection } from '../replication/replication-connection.js'
+import type { ReplicationStream } from '../replication/replication-stream.js'
+import { getSlot } from '../replication/slot.js'
+import type { SqlClient } from '../replication/sql.js'
+import type { TypeRegistry } from '../types/type-registry.js'
+import { ChangeMapper, PG_EPOCH_OFFSET_US, type TransactionContext } from './change-mapper.js'
+import { loadTableCatalogInfo } from './table-catalog.js'
+
+export const MAX_BATCH_RECORDS = 5000
+const OFFSET_SAVE_INTERVAL_MS = 1000
+const SLOT_METRICS_INTERVAL_MS = 10_000
+
+export interface StreamingSourceOptions {
+  config: PostgresSourceConfig
+  log: TopicLog
+  offsets: OffsetStore
+  metrics: SourceMetrics
+  logger: TaskLogger
+  signal: AbortSignal
+  /** A regular (non-replication) connection for catalog lookups, heartbeats and slot metrics. */
+  sql: SqlClient
+  replication: ReplicationConnection
+  registry: TypeRegistry
+  startLsn: Lsn
+  /** Reloads the type registry (after a Type message or an unknown type OID). */
+  reloadRegistry(): Promise<TypeRegistry>
+  onStreaming(): void
+}
+
+export async function runStreaming(options: StreamingSourceOptions): Promise<void> {
+  const { config, log, metrics, logger, signal } = options
+  const stream = await options.replication.startReplication({
+    slot: config.slotName,
+    startLsn: options.startLsn,
+    publications: [config.publicationName],
+    protocolVersion: 1,
+    messages: true,
+    signal,
+  })
+  const streamer = new Streamer(options, stream)
+  metrics.streamingConnected = true
+  options.onStreaming()
+  logger.info({ slot: config.slotName, start_lsn: options.startLsn.toString() }, 'streaming started')
+  const timers = startTimers(options)
+  try {
+    await streamer.consume()
+  } finally {
+    metrics.streamingConnected = false
+    for (const timer of timers) clearInterval(timer)
+    await stream.close()
+  }
+}
+
+function startTimers(options: StreamingSourceOptions): NodeJS.Timeout[] {
+  const { config, sql, metrics, logger } = options
+  const timers: NodeJS.Timeout[] = []
+  if (config.heartbeatEnabled) {
+    // A heartbeat is a non-transactional logical message: it gives an idle or filtered slot something to confirm.
+    timers.push(setInterval(() => void emitHeartbeat(sql).catch((err) => logger.debug({ err }, 'heartbeat failed')), config.heartbeatIntervalMs))
+  }
+  const refreshSlot = () =>
+    void getSlot(sql, config.slotName)
+      .then((slot) => {
+        metrics.retainedWalBytes = slot ? Number(slot.retainedWalBytes) : null
+      })
+      .catch(() => undefined)
+  refreshSlot()
+  timers.push(setInterval(refreshSlot, SLOT_METRICS_INTERVAL_MS))
+  for (const timer of timers) timer.unref()
+  return timers
+}
+
+class Streamer {
+  private readonly mapper: ChangeMapper
+  private pending: AppendRecord[] = []
+  /** End LSN of the last transaction whose records are all in `pending` (or already appended). */
+  private ackable: Lsn | null = null
+  private tx: TransactionContext | null = null
+  private lastCommitLsn: Lsn | null = null
+  private readonly topics = new Set<string>()
+  private lastOffsetSave = 0
+
+  constructor(
+    private readonly options: StreamingSourceOptions,
+    private readonly stream: ReplicationStream,
+  ) {
+    this.mapper = new ChangeMapper(options.config, options.registry)
+  }
+
+  async consume(): Promise<void> {
+    for await (const frame of this.stream) {
+      if (frame.kind === 'xlogdata') await this.handle(decodePgOutput(frame.data, { protocolVersion: 1 }), frame.walStart)
+      // Between transactions, with nothing more already received: make what we have durable now (latency), and
+      // let a keepalive move the slot past WAL that carried nothing for us.
+      if (this.tx === null && (this.stream.stats.bufferedFrames === 0 || frame.kind === 'keepalive')) {
+        await this.flush()
+        if (frame.kind === 'keepalive' && this.ackable === null) this.acknowledge(frame.walEnd)
+      }
+    }
+    this.lastOffsetSave = 0
+    await this.flush()
+  }
+
+  private async handle(message: PgOutputMessage, lsn: Lsn): Promise<void> {
+    switch (message.tag) {
+      case 'begin':
+        this.tx = { xid: message.xid, commitTimeUs: message.commitTime + PG_EPOCH_OFFSET_US, lastCommitLsn: this.lastCommitLsn }
+        return
+      case 'commit':
+        this.tx = null
+        this.lastCommitLsn = message.commitLsn
+        this.ackable = message.endLsn
+        this.options.metrics.millisBehindSource = Math.max(0, Date.now() - Number((message.commitTime + PG_EPOCH_OFFSET_US) / 1000n))
+        if (this.pending.length >= MAX_BATCH_RECORDS) await this.flush()
+        return
+      case 'relation':
+        await this.defineRelation(message)
+        return
+      case 'type':
+        await this.reloadTypes()
+        return
+      case 'message':
+        // Heartbeats and other logical messages outside a transaction are boundaries the slot may advance to.
+        if (!message.transactional && this.tx === null) this.ackable = message.lsn
+        return
+      case 'insert':
+      case 'update':
+      case 'delete':
+      case 'truncate':
+        this.addChanges(message, lsn)
+        if (this.pending.length >= MAX_BATCH_RECORDS) await this.flush()
+        return
+      default:
+        return
+    }
+  }
+
+  private async defineRelation(message: Extract<PgOutputMessage, { tag: 'relation' }>): Promise<void> {
+    if (message.columns.some((c) => !this.options.registry.has(c.typeOid))) await this.reloadTypes()
+    const info = await loadTableCatalogInfo(this.options.sql, message.relationId)
+    const table = this.mapper.defineRelation(message, info)
+    if (!this.topics.has(table.topic)) {
+      await this.options.log.createTopic(table.topic, { partitions: this.options.config.topicPartitions })
+      this.topics.add(table.topic)
+    }
+  }
+
+  /** New types (e.g. an enum created after start): reload the registry for the relations defined next. */
+  private async reloadTypes(): Promise<void> {
+    this.options.registry = await this.options.reloadRegistry()
+    this.mapper.useRegistry(this.options.registry)
+  }
+
+  private addChanges(message: PgOutputMessage, lsn: Lsn): void {
+    const tx = this.tx ?? { xid: 0, commitTimeUs: BigInt(Date.now()) * 1000n, lastCommitLsn: this.lastCommitLsn }
+    const { config, metrics } = this.options
+    const encodeOptions = { schemasEnable: config.valueSchemas }
+    const keyOptions = { schemasEnable: config.keySchemas }
+    for (const { topic, event } of this.mapper.map(message, lsn, tx)) {
+      const timestamp = Number(event.source.commitTimeUs / 1000n)
+      const key = event.op === 't' ? null : encodeKey(event, keyOptions)
+      const value = encodeValue(event, encodeOptions)
+      this.pending.push({ topic, key, value, timestamp })
+      if (event.op === 'd' && config.tombstonesOnDelete) {
+        this.pending.push({ topic, key: encodeTombstoneKey(event, keyOptions), value: null, timestamp })
+      }
+      if (event.op === 'c') metrics.createEvents++
+      else if (event.op === 'u') metrics.updateEvents++
+      else if (event.op === 'd') metrics.deleteEvents++
+      else if (event.op === 't') metrics.truncateEvents++
+      metrics.lastEvent = { op: event.op, topic, lsn: lsn.toString(), ts_ms: timestamp }
+    }
+  }
+
+  /** Appends pending records durably, then acknowledges the last complete transaction. */
+  private async flush(): Promise<void> {
+    const { log, metrics, offsets } = this.options
+    if (this.pending.length > 0) {
+      const batch = this.pending
+      this.pending = []
+      await log.append(batch)
+      metrics.recordsSent += batch.length
+      metrics.bytesSent += batch.reduce((n, r) => n + (r.value?.length ?? 0) + (r.key?.length ?? 0), 0)
+      metrics.lastEventAtMs = Date.now()
+    }
+    if (this.ackable !== null && this.tx === null) {
+      const lsn = this.ackable
+      this.ackable = null
+      if (Date.now() - this.lastOffsetSave >= OFFSET_SAVE_INTERVAL_MS) {
+        this.lastOffsetSave = Date.now()
+        await offsets.save({ lsn: lsn.toString() })
+      }
+      this.acknowledge(lsn)
+    }
+  }
+
+  private acknowledge(lsn: Lsn): void {
+    this.stream.acknowledge(lsn)
+    this.options.metrics.lastAcknowledgedLsn = lsn.toString()
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * Opens the embedded log's SQLite database (`<dir>/topic-log.db`) and creates its tables.
+ *
+ * On-disk format and crash behaviour: one SQLite database in WAL mode. Every append is one transaction; with
+ * `fsync: 'always'` we run `synchronous=FULL`, so the WAL is fsynced before the commit returns and a resolved
+ * append survives `kill -9` and power loss. With `fsync: 'never'` (`synchronous=OFF`) a committed append still
+ * survives `kill -9` (it is in the OS page cache) but not a power cut. A crash mid-write leaves a torn WAL tail:
+ * SQLite checksums every WAL frame (cumulatively, salted per checkpoint generation) and on the next open replays
+ * only frames up to the last valid commit frame, so a partial transaction is discarded, never served. That is
+ * enough because an append resolves only after its commit frame is durable: whatever is discarded was never
+ * acknowledged, and an atomic append is either wholly before the torn point or wholly dropped.
+ *
+ * `locking_mode=EXCLUSIVE` makes a second process opening the same directory fail fast instead of corrupting the
+ * in-memory offset cache; the OS drops the lock when a process dies, so a restart after `kill -9` just works.
+ */
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
+
+export type Db = Database.Database
+export type FsyncMode = 'always' | 'never'
+
+const SCHEMA_VERSION = 1
+
+// `part` and `off` are a record's partition and offset (PARTITION and OFFSET are SQL keywords).
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+-- AUTOINCREMENT: ids are never reused, so a deleted topic's records can be collected lazily, in small batches,
+-- while a topic re-created under the same name starts afresh at offset 0.
+CREATE TABLE IF NOT EXISTS topics (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  name TEXT NOT NULL UNIQUE,
+  partitions INTEGER NOT NULL,
+  cleanup_policy TEXT NOT NULL,
+  retention_ms INTEGER NOT NULL,
+  retention_bytes INTEGER NOT NULL,
+  max_message_bytes INTEGER NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS partitions (
+  topic_id INTEGER NOT NULL,
+  part INTEGER NOT NULL,
+  next_offset INTEGER NOT NULL,
+  records INTEGER NOT NULL,
+  bytes INTEGER NOT NULL,
+  max_timestamp INTEGER NOT NULL,
+  cleaned_to INTEGER NOT NULL,
+  PRIMARY KEY (topic_id, part)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS records (
+  topic_id INTEGER NOT NULL,
+  part INTEGER NOT NULL,
+  off INTEGER NOT NULL,
+  timestamp INTEGER NOT NULL,
+  size INTEGER NOT NULL,
+  key BLOB,
+  value BLOB,
+  headers TEXT,
+  PRIMARY KEY (topic_id, part, off)
+) WITHOUT ROWID;
+-- One row per append that raised the partition's running maximum timestamp (Kafka's time index): the first row
+-- with max_timestamp >= t starts the batch holding the first record with timestamp >= t.
+CREATE TABLE IF NOT EXISTS time_index (
+  topic_id INTEGER NOT NULL,
+  part INTEGER NOT NULL,
+  base_offset INTEGER NOT NULL,
+  max_timestamp INTEGER NOT NULL,
+  PRIMARY KEY (topic_id, part, base_offset)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS time_index_by_timestamp ON time_index (topic_id, part, max_timestamp);
+-- Compacted topics: the latest offset seen by the cleaner for each key.
+CREATE TABLE IF NOT EXISTS compact_keys (
+  topic_id INTEGER NOT NULL,
+  part INTEGER NOT NULL,
+  key BLOB NOT NULL,
+  off INTEGER NOT NULL,
+  tombstone_timestamp INTEGER,
+  PRIMARY KEY (topic_id, part, key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS compact_keys_tombstones ON compact_keys (topic_id, part, tombstone_timestamp)
+  WHERE tombstone_timestamp IS NOT NULL;
+CREATE TABLE IF NOT EXISTS group_offsets (
+  group_id TEXT NOT NULL,
+  topic TEXT NOT NULL,
+  part INTEGER NOT NULL,
+  off INTEGER NOT NULL,
+  committed_at INTEGER NOT NULL,
+  PRIMARY KEY (group_id, topic, part)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS deleted_topics (topic_id INTEGER PRIMARY KEY);
+`
+
+export function openLogDatabase(dir: string, fsync: FsyncMode): Db {
+  mkdirSync(dir, { recursive: true })
+  // A short busy timeout: the only lock contention is another process holding the directory.
+  const db = new Database(join(dir, 'topic-log.db'), { timeout: 1000 })
+  try {
+    // Exclusive locking must be set before entering WAL mode so no shared-memory wal-index is used.
+    db.pragma('locking_mode = EXCLUSIVE')
+    // Takes effect only when the file is new; lets the retention pass hand freed pages back to the file system.
+    db.pragma('auto_vacuum = INCREMENTAL')
+    db.pragma('journal_mode = WAL')
+    db.pragma(`synchronous = ${fsync === 'always' ? 'FULL' : 'OFF'}`)
+    db.pragma('cache_size = -65536')
+    db.pragma('temp_store = MEMORY')
+    db.exec(SCHEMA)
+    const row = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as
+      | { value: string }
+      | undefined
+    if (row === undefined) {
+      db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION))
+    } else if (Number(row.value) !== SCHEMA_VERSION) {
+      throw new Error(`topic log at ${dir} has schema version ${row.value}; this build reads ${SCHEMA_VERSION}`)
+    }
+    return db
+  } catch (err) {
+    db.close()
+    if ((err as { code?: string }).code === 'SQLITE_BUSY') {
+      throw new Error(`topic log directory ${dir} is in use by another process`, { cause: err })
+    }
+    throw err
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * One source's task: runs its connector until stopped, and on failure reports `Broken` with the reason and runs it
+ * again after a capped exponential backoff (longer for failures retrying cannot fix quickly, such as a missing
+ * privilege — the user may fix the database meanwhile). The connector reports when it is streaming; only then is the
+ * source `Active`.
+ */
+import { ConnectorError } from '../connectors/connector-error.js'
+import type { OffsetStore, SourceConnector, SourceMetrics, TaskLogger } from '../connectors/source.js'
+import type { TopicLog } from '../log/topic-log.js'
+import { type BackoffOptions, backoffDelay, sleep } from '../util/backoff.js'
+
+export type TaskState = 'starting' | 'running' | 'failed'
+
+export interface TaskStatus {
+  state: TaskState
+  reason: string | null
+}
+
+export interface SourceTaskOptions {
+  sourceId: string
+  config: Readonly<Record<string, unknown>>
+  connector: SourceConnector
+  log: TopicLog
+  offsets: OffsetStore
+  metrics: SourceMetrics
+  logger: TaskLogger
+  onStatus(status: TaskStatus): void
+  retriableBackoff?: BackoffOptions
+  permanentBackoff?: BackoffOptions
+}
+
+const RETRIABLE: BackoffOptions = { initialMs: 500, maxMs: 15_000 }
+const PERMANENT: BackoffOptions = { initialMs: 5_000, maxMs: 60_000 }
+
+export class SourceTask {
+  private readonly stopController = new AbortController()
+  private current: AbortController | null = null
+  private loop: Promise<void> | null = null
+
+  constructor(private readonly options: SourceTaskOptions) {}
+
+  start(): void {
+    this.loop ??= this.run()
+  }
+
+  /** True once `stop` was called: statuses reported after that are stale. */
+  get stopping(): boolean {
+    return this.stopController.signal.aborted
+  }
+
+  /** Aborts the connector and waits for it to finish (its queries cancelled, its connections closed). */
+  async stop(): Promise<void> {
+    this.stopController.abort()
+    this.current?.abort()
+    await this.loop
+  }
+
+  private async run(): Promise<void> {
+    const { options } = this
+    const stopped = this.stopController.signal
+    let attempt = 0
+    while (!stopped.aborted) {
+      this.current = new AbortController()
+      options.onStatus({ state: 'starting', reason: null })
+      let error: unknown = null
+      try {
+        await options.connector.run({
+          sourceId: options.sourceId,
+          config: options.config,
+          log: options.log,
+          offsets: options.offsets,
+          metrics: options.metrics,
+          logger: options.logger,
+          signal: this.current.signal,
+          onRunning: () => {
+            attempt = 0
+            options.onStatus({ state: 'running', reason: null })
+          },
+        })
+        if (!stopped.aborted) error = new ConnectorError('ended', 'the connector stopped on its own', { retriable: true })
+      } catch (err) {
+        error = err
+      }
+      if (stopped.aborted) break
+      const retriable = !(error instanceof ConnectorError) || error.retriable
+      const reason = error instanceof Error ? error.message : String(error)
+      options.logger.warn({ err: error, attempt, retriable }, 'source task failed')
+      options.onStatus({ state: 'failed', reason })
+      await sleep(backoffDelay(attempt++, retriable ? (options.retriableBackoff ?? RETRIABLE) : (options.permanentBackoff ?? PERMANENT)), stopped)
+    }
+  }
+}

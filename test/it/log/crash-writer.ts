@@ -1,0 +1,45 @@
+/**
+ * Child process for log-crash.it.test.ts: appends batches to topic 'crash' (3 partitions) and the compacted topic
+ * 'crash-compact' in a loop, runs retention (so compaction) concurrently every few batches, and prints one JSON
+ * line per acknowledged (resolved) append, until it is killed. Never exits on its own except after a safety
+ * deadline. Args: <dir> <runId> <fsync: always|never>.
+ *
+ * Every record is self-describing so the test can check it after the crash: key `key-<seq % 97>`, value
+ * `crashValue(runId, seq)`, header `seq`.
+ */
+import { createEmbeddedTopicLog } from '../../../src/log/embedded/embedded-topic-log.js'
+import type { AppendRecord } from '../../../src/log/topic-log.js'
+import { COMPACT_TOPIC, CRASH_TOPIC, type CrashAck, compactKeyFor, crashKey, crashValue } from './crash-records.js'
+
+const [dir, runId, fsync] = process.argv.slice(2)
+const log = await createEmbeddedTopicLog({ dir, fsync: fsync === 'never' ? 'never' : 'always' })
+await log.createTopic(CRASH_TOPIC, { partitions: 3 })
+await log.createTopic(COMPACT_TOPIC, { partitions: 2, cleanupPolicy: 'compact' })
+setTimeout(() => process.exit(3), 100_000).unref()
+
+let seq = 0
+for (let batch = 0; ; batch++) {
+  // Varying sizes move the kill point around within and between appends.
+  const count = 1 + ((batch * 7919) % 400)
+  const records: AppendRecord[] = []
+  for (let i = 0; i < count; i++) {
+    const s = seq + i
+    records.push({ topic: CRASH_TOPIC, key: crashKey(s), value: crashValue(runId, s), headers: { seq: String(s) } })
+  }
+  for (let i = 0; i < count; i++) {
+    const key = compactKeyFor(seq + i)
+    if (key !== null) records.push({ topic: COMPACT_TOPIC, key, value: crashValue(runId, seq + i) })
+  }
+  if (batch % 5 === 0) {
+    // Not awaited: the pass runs in batches between the appends below, and the kill may land inside it.
+    log.enforceRetention().catch((err: unknown) => {
+      console.error(err)
+      process.exit(2)
+    })
+  }
+  const results = await log.append(records)
+  const offsets = results.slice(0, count).map((r): [number, number] => [r.partition, r.offset])
+  const ack: CrashAck = { batch, startSeq: seq, offsets }
+  process.stdout.write(`${JSON.stringify(ack)}\n`)
+  seq += count
+}
