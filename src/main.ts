@@ -11,6 +11,8 @@ import type { Config } from './config/config.js'
 import { connectorCatalog, sourceConnector } from './connectors/registry.js'
 import { type AuthService, createAuthService } from './core/auth/auth-service.js'
 import { type SourceService, createSourceService } from './core/sources/source-service.js'
+import { SnapshotNotifier } from './core/snapshots/snapshot-notifier.js'
+import { createSnapshotService } from './core/snapshots/snapshot-service.js'
 import { createTopicService } from './core/topics/topic-service.js'
 import { createEmbeddedTopicLog } from './log/embedded/embedded-topic-log.js'
 import type { TopicLog } from './log/topic-log.js'
@@ -18,6 +20,7 @@ import { createSupervisor, type Supervisor } from './runtime/supervisor.js'
 import { createCredentialRepository } from './store/credential-repository.js'
 import { type MetadataDb, openMetadataDb } from './store/db.js'
 import { createOffsetRepository } from './store/offset-repository.js'
+import { createSnapshotRepository } from './store/snapshot-repository.js'
 import { createSourceRepository } from './store/source-repository.js'
 import { createSecretBox, loadSecretKey } from './util/secret-box.js'
 import { VERSION } from './version.js'
@@ -54,6 +57,8 @@ export async function startSluice(config: Readonly<Config>, options: StartOption
   })
   const generated = await bootstrapAdmin(auth, config)
 
+  const notifier = new SnapshotNotifier()
+  const snapshotRepo = createSnapshotRepository(metadata.db)
   const log = await createEmbeddedTopicLog({ dir: join(config.dataDir, 'log'), logger: logger.child({ part: 'log' }) })
   const sourceRepo = createSourceRepository(metadata.db)
   const supervisor = createSupervisor({
@@ -61,6 +66,8 @@ export async function startSluice(config: Readonly<Config>, options: StartOption
     connectors: sourceConnector,
     sourceRepo,
     offsetRepo: createOffsetRepository(metadata.db),
+    snapshotRepo,
+    notifier,
     logger: logger.child({ part: 'runtime' }),
   })
   const sources = createSourceService({ repo: sourceRepo, catalog: connectorCatalog, secrets, runtime: () => supervisor })
@@ -70,7 +77,8 @@ export async function startSluice(config: Readonly<Config>, options: StartOption
     sources: () => sources.all(),
     topicPrefix: (source) => sourceConnector(source.connector)?.topicPrefix(source.id, source.config),
   })
-  const app = createApp({ logger, auth, sources, supervisor, topics, catalog: connectorCatalog, version: VERSION })
+  const snapshots = createSnapshotService({ repo: snapshotRepo, sources, runtime: () => supervisor, notifier })
+  const app = createApp({ logger, auth, sources, supervisor, topics, snapshots, catalog: connectorCatalog, version: VERSION })
   const server = await listen(app.fetch, config.host, config.port)
   const address = server.address()
   const port = typeof address === 'object' && address ? address.port : config.port

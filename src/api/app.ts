@@ -6,6 +6,7 @@ import { OpenAPIHono } from '@hono/zod-openapi'
 import type { Logger } from 'pino'
 import type { AuthService } from '../core/auth/auth-service.js'
 import type { ConnectorCatalog } from '../core/ports.js'
+import type { SnapshotService } from '../core/snapshots/snapshot-service.js'
 import type { SourceService } from '../core/sources/source-service.js'
 import type { TopicService } from '../core/topics/topic-service.js'
 import type { Supervisor } from '../runtime/supervisor.js'
@@ -18,6 +19,7 @@ import { createAuthRoutes } from './routes/auth/auth-routes.js'
 import { createDocsRoutes } from './routes/meta/docs-routes.js'
 import { createSourceLifecycleRoutes } from './routes/sources/source-lifecycle-routes.js'
 import { createSourcesRoutes } from './routes/sources/sources-routes.js'
+import { createSnapshotsRoutes } from './routes/snapshots/snapshots-routes.js'
 import { createTopicsRoutes } from './routes/topics/topics-routes.js'
 import { validationHook } from './validation.js'
 
@@ -28,7 +30,7 @@ export interface ApiDeps {
   catalog: ConnectorCatalog
   supervisor: Supervisor
   topics: TopicService
-  sourcesWithSnapshotStatus?: (statuses: string[]) => Promise<string[]>
+  snapshots: SnapshotService
   version: string
   /** Extra tag routers (later parts of the product mount theirs here). */
   extraRoutes?: Array<OpenAPIHono<AppEnv>>
@@ -61,10 +63,11 @@ export function createApp(deps: ApiDeps): OpenAPIHono<AppEnv> {
       sources: deps.sources,
       catalog: deps.catalog,
       runtime: () => deps.supervisor,
-      sourcesWithSnapshotStatus: deps.sourcesWithSnapshotStatus ?? (async () => []),
+      sourcesWithSnapshotStatus: (statuses) => deps.snapshots.sourcesWithStatus(statuses),
     }),
   )
-  app.route('/', createSourceLifecycleRoutes({ sources: deps.sources, supervisor: deps.supervisor }))
+  app.route('/', createSnapshotsRoutes({ snapshots: deps.snapshots, sources: deps.sources, topics: deps.topics }))
+  app.route('/', createSourceLifecycleRoutes({ sources: deps.sources, supervisor: deps.supervisor, snapshots: deps.snapshots }))
   app.route('/', createTopicsRoutes(deps.topics))
   for (const routes of deps.extraRoutes ?? []) app.route('/', routes)
 

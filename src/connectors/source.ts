@@ -4,6 +4,18 @@
  * source database). Position state goes through `OffsetStore`; progress through `SourceMetrics`.
  */
 import type { TopicLog } from '../log/topic-log.js'
+import type { SnapshotChannel } from './snapshot-run.js'
+
+/** A captured table as the connector sees it now. */
+export interface TableDescription {
+  schema: string
+  table: string
+  topic: string
+  columns: string[]
+  primaryKey: string[]
+  /** The planner's row estimate (pg_class.reltuples), null when unknown. */
+  rowsEstimated: number | null
+}
 
 /** A source's durable position. `lsn` is a decimal string (JSON has no 64-bit integers). */
 export interface SourceOffset {
@@ -33,6 +45,8 @@ export interface SourceMetrics {
   millisBehindSource: number | null
   retainedWalBytes: number | null
   lastAcknowledgedLsn: string | null
+  /** How long streaming has been paused by a blocking snapshot (0 when streaming). */
+  streamingPausedMs: number
 }
 
 export function newSourceMetrics(): SourceMetrics {
@@ -50,6 +64,7 @@ export function newSourceMetrics(): SourceMetrics {
     millisBehindSource: null,
     retainedWalBytes: null,
     lastAcknowledgedLsn: null,
+    streamingPausedMs: 0,
   }
 }
 
@@ -68,8 +83,11 @@ export interface SourceTaskContext {
   metrics: SourceMetrics
   logger: TaskLogger
   signal: AbortSignal
+  snapshots: SnapshotChannel
   /** Called once the task is connected and streaming (the runtime then reports `Active`). */
   onRunning(): void
+  /** Reports (or clears, with null) a health warning such as streaming paused too long. */
+  onWarning(warning: string | null): void
 }
 
 export interface SourceConnector {
@@ -80,4 +98,6 @@ export interface SourceConnector {
   cleanup(context: { sourceId: string; config: Readonly<Record<string, unknown>>; logger: TaskLogger }): Promise<{ warnings: string[] }>
   /** The topic-name prefix of a source's topics. */
   topicPrefix(sourceId: string, config: Readonly<Record<string, unknown>>): string
+  /** The tables the source captures, read from the database now (for validating snapshot requests). */
+  describe(context: { sourceId: string; config: Readonly<Record<string, unknown>> }): Promise<TableDescription[]>
 }

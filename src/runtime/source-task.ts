@@ -5,6 +5,7 @@
  * source `Active`.
  */
 import { ConnectorError } from '../connectors/connector-error.js'
+import type { SnapshotChannel } from '../connectors/snapshot-run.js'
 import type { OffsetStore, SourceConnector, SourceMetrics, TaskLogger } from '../connectors/source.js'
 import type { TopicLog } from '../log/topic-log.js'
 import { type BackoffOptions, backoffDelay, sleep } from '../util/backoff.js'
@@ -24,7 +25,9 @@ export interface SourceTaskOptions {
   offsets: OffsetStore
   metrics: SourceMetrics
   logger: TaskLogger
+  snapshots: SnapshotChannel
   onStatus(status: TaskStatus): void
+  onWarning(warning: string | null): void
   retriableBackoff?: BackoffOptions
   permanentBackoff?: BackoffOptions
 }
@@ -72,6 +75,10 @@ export class SourceTask {
           metrics: options.metrics,
           logger: options.logger,
           signal: this.current.signal,
+          snapshots: options.snapshots,
+          onWarning: (warning) => {
+            if (!this.stopping) options.onWarning(warning)
+          },
           onRunning: () => {
             attempt = 0
             options.onStatus({ state: 'running', reason: null })

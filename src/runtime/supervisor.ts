@@ -5,11 +5,14 @@
  */
 import { createHash } from 'node:crypto'
 import type { Logger } from 'pino'
-import { newSourceMetrics, type SourceConnector, type SourceMetrics } from '../connectors/source.js'
+import { newSourceMetrics, type SourceConnector, type SourceMetrics, type TableDescription } from '../connectors/source.js'
 import type { CleanupReport, SourceRuntime } from '../core/ports.js'
 import type { ConnectorStatus, Source, TaskStatuses } from '../core/sources/source.js'
 import type { TopicLog } from '../log/topic-log.js'
+import type { SnapshotNotifier } from '../core/snapshots/snapshot-notifier.js'
 import type { OffsetRepository } from '../store/offset-repository.js'
+import type { SnapshotRepository } from '../store/snapshot-repository.js'
+import { createSnapshotChannel } from './snapshot-channel.js'
 import type { SourceRepository } from '../store/source-repository.js'
 import { SourceTask, type TaskStatus } from './source-task.js'
 
@@ -18,6 +21,8 @@ export interface SupervisorDeps {
   connectors: (code: string) => SourceConnector | undefined
   sourceRepo: SourceRepository
   offsetRepo: OffsetRepository
+  snapshotRepo: SnapshotRepository
+  notifier: SnapshotNotifier
   logger: Logger
 }
 
@@ -25,6 +30,8 @@ interface Running {
   task: SourceTask
   configHash: string
   metrics: SourceMetrics
+  state: TaskStatus['state']
+  warning: string | null
 }
 
 function hashConfig(config: Readonly<Record<string, unknown>>): string {
@@ -38,6 +45,9 @@ const TASK_STATE: Record<TaskStatus['state'], { status: ConnectorStatus; task: T
 }
 
 export interface Supervisor extends SourceRuntime {
+  describe(source: Source): Promise<TableDescription[]>
+  /** Waits up to `timeoutMs` for the source's task to be running; returns the connector status then. */
+  waitForStatus(sourceId: string, timeoutMs: number): Promise<string>
   /** Starts a task for every source whose desired state is Active. */
   resume(sources: Source[]): Promise<void>
   restart(source: Source): Promise<void>
@@ -76,6 +86,14 @@ export function createSupervisor(deps: SupervisorDeps): Supervisor {
     const metrics = lastMetrics.get(source.id) ?? newSourceMetrics()
     lastMetrics.set(source.id, metrics)
     const logger = deps.logger.child({ source_id: source.id })
+    const entry: Running = { task: undefined as unknown as SourceTask, configHash: hashConfig(source.config), metrics, state: 'starting', warning: null }
+    const publish = () => {
+      const mapped = TASK_STATE[entry.state]
+      const reason = entry.state === 'failed' ? lastReason : entry.warning
+      const tasks = reason ? { '0': { ...mapped.task['0'], trace: reason } } : mapped.task
+      void writeStatus(source.id, mapped.status, tasks, reason)
+    }
+    let lastReason: string | null = null
     const task = new SourceTask({
       sourceId: source.id,
       config: source.config,
@@ -87,16 +105,25 @@ export function createSupervisor(deps: SupervisorDeps): Supervisor {
         load: async () => (await deps.offsetRepo.load(source.id)) as never,
         save: (offset) => deps.offsetRepo.save(source.id, offset),
       },
+      snapshots: createSnapshotChannel(source.id, deps.snapshotRepo, deps.notifier),
       onStatus: (status) => {
         // After stop() the source's status is written by whoever stopped it (Paused, Stopped, or gone).
         if (task.stopping) return
-        const mapped = TASK_STATE[status.state]
-        const tasks = status.reason ? { '0': { ...mapped.task['0'], trace: status.reason } } : mapped.task
-        if (status.state === 'running') logger.info({}, 'source active')
-        void writeStatus(source.id, mapped.status, tasks, status.reason)
+        if (status.state === 'running' && entry.state !== 'running') logger.info({}, 'source active')
+        entry.state = status.state
+        lastReason = status.reason
+        if (status.state !== 'running') entry.warning = null
+        publish()
+      },
+      onWarning: (warning) => {
+        if (task.stopping || warning === entry.warning) return
+        entry.warning = warning
+        if (warning) logger.warn({ warning }, 'source health warning')
+        if (entry.state === 'running') publish()
       },
     })
-    running.set(source.id, { task, configHash: hashConfig(source.config), metrics })
+    entry.task = task
+    running.set(source.id, entry)
     task.start()
   }
 
@@ -144,6 +171,7 @@ export function createSupervisor(deps: SupervisorDeps): Supervisor {
           }
         }
         await deps.offsetRepo.delete(source.id)
+        await deps.snapshotRepo.deleteForSource(source.id)
         return report
       }),
 
@@ -159,6 +187,25 @@ export function createSupervisor(deps: SupervisorDeps): Supervisor {
     },
 
     metrics: (sourceId) => lastMetrics.get(sourceId),
+
+    async describe(source) {
+      const connector = deps.connectors(source.connector)
+      if (!connector) throw new Error(`unknown connector ${source.connector}`)
+      return connector.describe({ sourceId: source.id, config: source.config })
+    },
+
+    async waitForStatus(sourceId, timeoutMs) {
+      const deadline = Date.now() + timeoutMs
+      for (;;) {
+        const entry = running.get(sourceId)
+        if (!entry || entry.state === 'running' || Date.now() >= deadline) {
+          const row = await deps.sourceRepo.get(sourceId)
+          if (entry?.state === 'running') return 'Active'
+          return row?.connector_status ?? 'Unknown'
+        }
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+    },
 
     async close() {
       await Promise.all([...running.keys()].map((id) => stopTask(id)))

@@ -1,5 +1,6 @@
 /** Client credentials and the tokens issued for them. */
 import type { Kysely } from 'kysely'
+import { createQueryCache } from './db.js'
 import type { ClientCredentialTable, Database } from './schema.js'
 
 export type CredentialRow = ClientCredentialTable
@@ -12,6 +13,7 @@ export interface TokenRow {
 }
 
 export function createCredentialRepository(db: Kysely<Database>) {
+  const queries = createQueryCache(db)
   return {
     async insert(row: CredentialRow): Promise<void> {
       await db.insertInto('client_credentials').values(row).execute()
@@ -56,13 +58,16 @@ export function createCredentialRepository(db: Kysely<Database>) {
     },
     /** The token together with its credential; undefined when either is gone. */
     async findToken(tokenHash: string): Promise<(TokenRow & { roleIds: string[] }) | undefined> {
-      const row = await db
-        .selectFrom('auth_tokens')
-        .innerJoin('client_credentials', 'client_credentials.client_id', 'auth_tokens.client_id')
-        .select(['auth_tokens.token_hash', 'auth_tokens.kind', 'auth_tokens.client_id', 'auth_tokens.expires_at'])
-        .select('client_credentials.role_ids')
-        .where('auth_tokens.token_hash', '=', tokenHash)
-        .executeTakeFirst()
+      // Every authenticated request runs this: compiled once (see createQueryCache), still read from the store each
+      // time, so a deleted token or credential stops working at once.
+      const [row] = await queries.rows('auth_tokens.find', [tokenHash], (v) =>
+        db
+          .selectFrom('auth_tokens')
+          .innerJoin('client_credentials', 'client_credentials.client_id', 'auth_tokens.client_id')
+          .select(['auth_tokens.token_hash', 'auth_tokens.kind', 'auth_tokens.client_id', 'auth_tokens.expires_at'])
+          .select('client_credentials.role_ids')
+          .where('auth_tokens.token_hash', '=', v[0] as string),
+      )
       if (!row) return undefined
       return {
         tokenHash: row.token_hash,

@@ -5,7 +5,7 @@
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import SqliteDatabase from 'better-sqlite3'
-import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely'
+import { type Compilable, type CompiledQuery, Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely'
 import pg from 'pg'
 import { migrationProvider } from './migrations/index.js'
 import type { Database } from './schema.js'
@@ -85,4 +85,38 @@ async function migrate(db: Kysely<Database>): Promise<void> {
 export function isUniqueViolation(err: unknown): boolean {
   const e = err as { code?: string; message?: string }
   return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
+}
+
+/**
+ * Runs hot queries without rebuilding them: Kysely builds and compiles a query on every call, which costs more than
+ * SQLite's execution of a small one (measured under `bench/http-sources.bench.ts`). A query is compiled once per
+ * `shape` — a key the caller derives from everything that changes the SQL text (which filters are present, list
+ * lengths, sort) — with a distinct marker in place of each value, and the markers tell which value goes into which
+ * parameter, in whatever order the dialect emits them. A shape whose markers do not all come back as parameters
+ * (a dialect that inlines a value) is never reused: it is built and executed anew each time, as before.
+ */
+export function createQueryCache(db: Kysely<Database>, maxShapes = 200) {
+  const cache = new Map<string, { compiled: CompiledQuery; slots: number[] } | null>()
+
+  function prepare(shape: string, values: readonly unknown[], build: (values: readonly unknown[]) => Compilable<unknown>) {
+    let entry = cache.get(shape)
+    if (entry !== undefined) return entry
+    const markers = values.map((v, i) => (typeof v === 'number' ? -987_654_321_000 - i : `\u0000sluice-param-${i}`))
+    const compiled = build(markers).compile()
+    const slots = compiled.parameters.map((p) => (markers as unknown[]).indexOf(p))
+    const complete = !slots.includes(-1) && markers.every((_, i) => slots.includes(i))
+    const inlined = markers.some((m) => compiled.sql.includes(String(m)))
+    entry = complete && !inlined ? { compiled, slots } : null
+    if (cache.size < maxShapes) cache.set(shape, entry)
+    return entry
+  }
+
+  return {
+    /** The rows of `build(values)`, from the cached compilation of `shape` when there is one. */
+    async rows<R>(shape: string, values: readonly unknown[], build: (values: readonly unknown[]) => Compilable<R>): Promise<R[]> {
+      const entry = prepare(shape, values, build)
+      const compiled = entry ? { ...entry.compiled, parameters: entry.slots.map((s) => values[s]) } : build(values).compile()
+      return (await db.executeQuery(compiled as CompiledQuery<R>)).rows
+    },
+  }
 }

@@ -53,9 +53,27 @@ export interface SourceOffsetTable {
   updated_at: string
 }
 
+export interface SnapshotTable {
+  id: string
+  source_id: string
+  type: string
+  status: string
+  paused: number
+  reason: string | null
+  /** JSON array of per-table progress. */
+  tables: string
+  /** JSON: additional conditions, surrogate key. */
+  options: string
+  created_at: string
+  started_at: string | null
+  ended_at: string | null
+  updated_at: string
+}
+
 export interface Database {
   client_credentials: ClientCredentialTable
   auth_tokens: AuthTokenTable
   sources: SourceTable
   source_offsets: SourceOffsetTable
+  snapshots: SnapshotTable
 }

@@ -1,5 +1,6 @@
 /** Source rows: the entity, its desired state, and the status the runtime reports. */
 import type { Kysely } from 'kysely'
+import { createQueryCache } from './db.js'
 import type { Database, SourceTable } from './schema.js'
 
 export type SourceRow = SourceTable
@@ -15,16 +16,33 @@ export interface SourceListQuery {
   limit: number
 }
 
+/** The list filters as values: empty lists and a null pattern filter nothing. */
+interface Filters {
+  ids: readonly string[]
+  connectors: readonly string[]
+  statuses: readonly string[]
+  pattern: string | null
+}
+
+function filtersOf(query: Omit<SourceListQuery, 'sort' | 'sortDir' | 'offset' | 'limit'>): Filters {
+  return {
+    ids: query.ids ?? [],
+    connectors: query.connectors ?? [],
+    statuses: query.statuses ?? [],
+    pattern: query.partialName ? `%${query.partialName.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null,
+  }
+}
+
 export function createSourceRepository(db: Kysely<Database>) {
-  function filtered(query: Omit<SourceListQuery, 'sort' | 'sortDir' | 'offset' | 'limit'>) {
+  const queries = createQueryCache(db)
+
+  function filtered(f: Filters) {
     let q = db.selectFrom('sources')
-    if (query.ids?.length) q = q.where('id', 'in', query.ids)
-    if (query.connectors?.length) q = q.where('connector', 'in', query.connectors)
-    if (query.statuses?.length) q = q.where('connector_status', 'in', query.statuses)
-    if (query.partialName) {
-      const pattern = `%${query.partialName.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`
-      q = q.where((eb) => eb(eb.fn('lower', ['name']), 'like', eb.val(pattern)))
-    }
+    if (f.ids.length) q = q.where('id', 'in', f.ids)
+    if (f.connectors.length) q = q.where('connector', 'in', f.connectors)
+    if (f.statuses.length) q = q.where('connector_status', 'in', f.statuses)
+    const pattern = f.pattern
+    if (pattern !== null) q = q.where((eb) => eb(eb.fn('lower', ['name']), 'like', eb.val(pattern)))
     return q
   }
 
@@ -47,16 +65,28 @@ export function createSourceRepository(db: Kysely<Database>) {
     async all(): Promise<SourceRow[]> {
       return db.selectFrom('sources').selectAll().orderBy('created_at').execute()
     },
+    /** The hot path of `GET /sources`: both queries are compiled once per filter shape (see createQueryCache). */
     async list(query: SourceListQuery): Promise<{ rows: SourceRow[]; total: number }> {
-      const countRow = await filtered(query).select((eb) => eb.fn.countAll().as('n')).executeTakeFirst()
-      const rows = await filtered(query)
-        .selectAll()
-        .orderBy(query.sort, query.sortDir)
-        .orderBy('id', query.sortDir)
-        .offset(query.offset)
-        .limit(query.limit)
-        .execute()
-      return { rows, total: Number(countRow?.n ?? 0) }
+      const f = filtersOf(query)
+      const shape = `${f.ids.length},${f.connectors.length},${f.statuses.length},${f.pattern === null ? 0 : 1}`
+      const values: unknown[] = [...f.ids, ...f.connectors, ...f.statuses, ...(f.pattern === null ? [] : [f.pattern])]
+      const rebuild = (v: readonly unknown[]): Filters => {
+        let at = 0
+        const take = (n: number) => v.slice(at, (at += n)) as string[]
+        return { ids: take(f.ids.length), connectors: take(f.connectors.length), statuses: take(f.statuses.length), pattern: f.pattern === null ? null : (v[at] as string) }
+      }
+      const counted = await queries.rows(`sources.count:${shape}`, values, (v) =>
+        filtered(rebuild(v)).select((eb) => eb.fn.countAll().as('n')),
+      )
+      const rows = await queries.rows(`sources.page:${shape}:${query.sort}:${query.sortDir}`, [...values, query.offset, query.limit], (v) =>
+        filtered(rebuild(v))
+          .selectAll()
+          .orderBy(query.sort, query.sortDir)
+          .orderBy('id', query.sortDir)
+          .offset(v[v.length - 2] as number)
+          .limit(v[v.length - 1] as number),
+      )
+      return { rows, total: Number(counted[0]?.n ?? 0) }
     },
   }
 }

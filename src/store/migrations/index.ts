@@ -5,10 +5,12 @@
 import type { Migration, MigrationProvider } from 'kysely'
 import * as foundation from './0001-foundation.js'
 import * as sourceOffsets from './0002-source-offsets.js'
+import * as snapshots from './0003-snapshots.js'
 
 const MIGRATIONS: Record<string, Migration> = {
   '0001-foundation': foundation,
   '0002-source-offsets': sourceOffsets,
+  '0003-snapshots': snapshots,
 }
 
 export const migrationProvider: MigrationProvider = {

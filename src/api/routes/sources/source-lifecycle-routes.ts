@@ -1,5 +1,6 @@
 /** Source lifecycle actions (pause, resume, restart, stop) and metrics — Streamkap's shapes. */
 import { createRoute, z } from '@hono/zod-openapi'
+import type { SnapshotService } from '../../../core/snapshots/snapshot-service.js'
 import type { SourceService } from '../../../core/sources/source-service.js'
 import type { Supervisor } from '../../../runtime/supervisor.js'
 import { createRouter } from '../../app-env.js'
@@ -41,11 +42,15 @@ const METRIC_NAMES: Record<string, [string, string]> = {
   byteTotal: ['Bytes Sent', 'bytes'],
   sourceRecordWriteTotal: ['Records Written', 'count'],
   SlotRetainedWalBytes: ['Replication Slot Retained WAL', 'bytes'],
+  SnapshotRunning: ['Snapshot Running', 'boolean'],
+  SnapshotCompleted: ['Snapshot Completed', 'boolean'],
+  SnapshotTotalNumberOfEventsSeen: ['Snapshot Events', 'count'],
+  StreamingPausedMilliSeconds: ['Streaming Paused By Snapshot', 'milliseconds'],
   state: ['State', 'state'],
   streamingState: ['Streaming State', 'state'],
 }
 
-export function createSourceLifecycleRoutes(deps: { sources: SourceService; supervisor: Supervisor }) {
+export function createSourceLifecycleRoutes(deps: { sources: SourceService; supervisor: Supervisor; snapshots: SnapshotService }) {
   const app = createRouter()
 
   app.openapi(
@@ -76,6 +81,8 @@ export function createSourceLifecycleRoutes(deps: { sources: SourceService; supe
       const source = await deps.sources.get(c.req.valid('param').source_id)
       const m = deps.supervisor.metrics(source.id)
       const now = Date.now()
+      const history = await deps.snapshots.history(source.id)
+      const latest = history[0]
       const data: Record<string, unknown> = {
         StreamingConnected: m?.streamingConnected ? 1 : 0,
         StreamingMilliSecondsBehindSource: m?.millisBehindSource ?? null,
@@ -89,6 +96,13 @@ export function createSourceLifecycleRoutes(deps: { sources: SourceService; supe
         byteTotal: m?.bytesSent ?? 0,
         sourceRecordWriteTotal: m?.recordsSent ?? 0,
         SlotRetainedWalBytes: m?.retainedWalBytes ?? null,
+        SnapshotRunning: latest?.status === 'running' ? 1 : 0,
+        SnapshotCompleted: latest?.status === 'completed' ? 1 : 0,
+        SnapshotTotalNumberOfEventsSeen: m?.snapshotEvents ?? 0,
+        SnapshotMilliSecondsSinceLastEvent: m?.lastEventAtMs ? now - m.lastEventAtMs : null,
+        StreamingPausedMilliSeconds: m?.streamingPausedMs ?? 0,
+        snapshotStatus: latest ? latest.tables.map((t) => ({ status: t.status, topic_id: t.topic, submit_timestamp: latest.createdAt })) : [],
+        snapshotState: latest?.status ?? null,
         state: m?.streamingConnected ? 'Streaming' : source.connectorStatus,
         streamingState: m?.streamingConnected ? 'connected' : 'disconnected',
         connector_status: source.connectorStatus,

@@ -50,6 +50,31 @@ function keyOf(event: ChangeEvent, side: 'before' | 'after'): string | null {
   return JSON.stringify(keys.map((k) => row[k]), (_k, v) => (typeof v === 'bigint' ? v.toString() : v))
 }
 
+/**
+ * pgoutput marks an unchanged TOASTed column 'u' in the new tuple even under REPLICA IDENTITY FULL, where the old
+ * tuple (which PostgreSQL detoasts for FULL) carries the value: take it from there, as Debezium does, so the `after`
+ * image is complete whenever the server sent enough to make it so.
+ */
+export function withOldToastValues(newTuple: TupleData, oldTuple: TupleData): TupleData {
+  if (!newTuple.some((v) => v.kind === 'unchanged-toast')) return newTuple
+  return newTuple.map((value, index) => {
+    const old = oldTuple[index]
+    return value.kind === 'unchanged-toast' && old && (old.kind === 'text' || old.kind === 'binary') ? old : value
+  })
+}
+
+/**
+ * NOT NULL comes from the catalog as it is *now*, but a lagging source decodes rows written before a later
+ * `SET NOT NULL`. A row with null in a required column would make consumers reject the event (Kafka Connect refuses
+ * a null for a required field), so such columns become optional for this relation version. Returns the relaxed
+ * schema, or null when the row fits.
+ */
+export function relaxRequiredColumns(schema: TableSchema, row: Row): TableSchema | null {
+  const nulls = schema.columns.filter((c) => !c.optional && row[c.field] === null)
+  if (nulls.length === 0) return null
+  return { ...schema, columns: schema.columns.map((c) => (nulls.includes(c) ? { ...c, optional: true } : c)) }
+}
+
 export class ChangeMapper {
   private readonly tables = new Map<number, MappedTable>()
 
@@ -103,7 +128,8 @@ export class ChangeMapper {
         return [this.change('c', message.relationId, null, message.newTuple, false, lsn, tx)]
       case 'update': {
         const old = message.oldTuple ?? message.keyTuple ?? null
-        const update = this.change('u', message.relationId, old, message.newTuple, message.oldTuple === undefined, lsn, tx)
+        const after = message.oldTuple ? withOldToastValues(message.newTuple, message.oldTuple) : message.newTuple
+        const update = this.change('u', message.relationId, old, after, message.oldTuple === undefined, lsn, tx)
         // A changed primary key is a delete of the old key and a create of the new one, as Debezium emits it.
         if (update.event.before && keyOf(update.event, 'before') !== keyOf(update.event, 'after')) {
           const remove = { ...update.event, op: 'd' as const, after: null }
@@ -126,15 +152,41 @@ export class ChangeMapper {
   private change(op: Op, relationId: number, before: TupleData | null, after: TupleData | null, beforeIsKeyOnly: boolean, lsn: Lsn, tx: TransactionContext): MappedChange {
     const table = this.tables.get(relationId)
     if (!table) throw new Error(`pgoutput sent a change for relation ${relationId} before its Relation message`)
+    const beforeRow = before ? this.row(table, before, beforeIsKeyOnly) : null
+    const afterRow = after ? this.row(table, after, false) : null
+    for (const row of [afterRow, beforeIsKeyOnly ? null : beforeRow]) {
+      const relaxed = row ? relaxRequiredColumns(table.tableSchema, row) : null
+      if (relaxed) table.tableSchema = relaxed
+    }
     const event: ChangeEvent = {
       op,
       table: table.tableSchema,
-      before: before ? this.row(table, before, beforeIsKeyOnly) : null,
-      after: after ? this.row(table, after, false) : null,
+      before: beforeRow,
+      after: afterRow,
       source: this.sourceInfo(table, lsn, tx, 'false'),
       processedAtUs: this.now(),
     }
     return { topic: table.topic, event }
+  }
+
+  /**
+   * A snapshot read (`op: "r"`) of one row, given the captured columns' text values in `table.columns` order (the
+   * order of the snapshot's SELECT list).
+   */
+  readEvent(table: MappedTable, values: Array<string | null>, marker: SnapshotMarker, lsn: Lsn | null, readAtUs: bigint): ChangeEvent {
+    const row: Row = {}
+    table.columns.forEach(({ name, mapping }, i) => {
+      const text = values[i]
+      row[name] = text === null || text === undefined ? null : mapping.convert(text)
+    })
+    return {
+      op: 'r',
+      table: table.tableSchema,
+      before: null,
+      after: row,
+      source: this.sourceInfo(table, lsn, { xid: 0, commitTimeUs: readAtUs, lastCommitLsn: null }, marker),
+      processedAtUs: this.now(),
+    }
   }
 
   sourceInfo(table: MappedTable, lsn: Lsn | null, tx: TransactionContext, snapshot: SnapshotMarker): SourceInfo {
@@ -145,7 +197,7 @@ export class ChangeMapper {
       table: table.table,
       commitTimeUs: tx.commitTimeUs,
       snapshot,
-      txId: tx.xid,
+      txId: snapshot === 'false' ? tx.xid : null,
       lsn,
       lastCommitLsn: tx.lastCommitLsn,
       xmin: null,

@@ -13,6 +13,7 @@
  * slot replays everything after the last acknowledged position, so events may repeat (detectable by `source.lsn`),
  * never vanish.
  */
+import type { ChangeEvent } from '../../../events/change-event.js'
 import { encodeKey, encodeTombstoneKey, encodeValue } from '../../../events/envelope.js'
 import type { AppendRecord, TopicLog } from '../../../log/topic-log.js'
 import type { OffsetStore, SourceMetrics, TaskLogger } from '../../source.js'
@@ -27,6 +28,7 @@ import { getSlot } from '../replication/slot.js'
 import type { SqlClient } from '../replication/sql.js'
 import type { TypeRegistry } from '../types/type-registry.js'
 import { ChangeMapper, PG_EPOCH_OFFSET_US, type TransactionContext } from './change-mapper.js'
+import type { StreamingControl } from './streaming-control.js'
 import { loadTableCatalogInfo } from './table-catalog.js'
 
 export const MAX_BATCH_RECORDS = 5000
@@ -48,6 +50,7 @@ export interface StreamingSourceOptions {
   /** Reloads the type registry (after a Type message or an unknown type OID). */
   reloadRegistry(): Promise<TypeRegistry>
   onStreaming(): void
+  control: StreamingControl
 }
 
 export async function runStreaming(options: StreamingSourceOptions): Promise<void> {
@@ -111,13 +114,17 @@ class Streamer {
   }
 
   async consume(): Promise<void> {
+    const { control } = this.options
     for await (const frame of this.stream) {
+      await control.enter()
       if (frame.kind === 'xlogdata') await this.handle(decodePgOutput(frame.data, { protocolVersion: 1 }), frame.walStart)
       // Between transactions, with nothing more already received: make what we have durable now (latency), and
       // let a keepalive move the slot past WAL that carried nothing for us.
-      if (this.tx === null && (this.stream.stats.bufferedFrames === 0 || frame.kind === 'keepalive')) {
+      const idle = this.stream.stats.bufferedFrames === 0
+      if (this.tx === null && (idle || frame.kind === 'keepalive' || control.pausing)) {
         await this.flush()
         if (frame.kind === 'keepalive' && this.ackable === null) this.acknowledge(frame.walEnd)
+        if (idle || control.pausing) control.atBoundary()
       }
     }
     this.lastOffsetSave = 0
@@ -142,10 +149,17 @@ class Streamer {
       case 'type':
         await this.reloadTypes()
         return
-      case 'message':
+      case 'message': {
+        const injected = this.options.control.interceptor?.onMessage(message)
+        if (injected) {
+          this.addEvents(injected.records)
+          await this.flush()
+          await injected.afterDurable()
+        }
         // Heartbeats and other logical messages outside a transaction are boundaries the slot may advance to.
         if (!message.transactional && this.tx === null) this.ackable = message.lsn
         return
+      }
       case 'insert':
       case 'update':
       case 'delete':
@@ -176,10 +190,17 @@ class Streamer {
 
   private addChanges(message: PgOutputMessage, lsn: Lsn): void {
     const tx = this.tx ?? { xid: 0, commitTimeUs: BigInt(Date.now()) * 1000n, lastCommitLsn: this.lastCommitLsn }
+    const changes = this.mapper.map(message, lsn, tx)
+    const interceptor = this.options.control.interceptor
+    if (interceptor) for (const { topic, event } of changes) interceptor.onChange(topic, event)
+    this.addEvents(changes)
+  }
+
+  private addEvents(changes: Array<{ topic: string; event: ChangeEvent }>): void {
     const { config, metrics } = this.options
     const encodeOptions = { schemasEnable: config.valueSchemas }
     const keyOptions = { schemasEnable: config.keySchemas }
-    for (const { topic, event } of this.mapper.map(message, lsn, tx)) {
+    for (const { topic, event } of changes) {
       const timestamp = Number(event.source.commitTimeUs / 1000n)
       const key = event.op === 't' ? null : encodeKey(event, keyOptions)
       const value = encodeValue(event, encodeOptions)
@@ -191,7 +212,8 @@ class Streamer {
       else if (event.op === 'u') metrics.updateEvents++
       else if (event.op === 'd') metrics.deleteEvents++
       else if (event.op === 't') metrics.truncateEvents++
-      metrics.lastEvent = { op: event.op, topic, lsn: lsn.toString(), ts_ms: timestamp }
+      else if (event.op === 'r') metrics.snapshotEvents++
+      metrics.lastEvent = { op: event.op, topic, lsn: event.source.lsn?.toString() ?? null, ts_ms: timestamp }
     }
   }
 

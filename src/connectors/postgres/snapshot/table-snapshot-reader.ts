@@ -1,0 +1,176 @@
+/**
+ * Reads the tables of a snapshot run under one consistent snapshot — the slot's exported snapshot for an initial
+ * snapshot, or one taken now for a blocking snapshot — and emits `op: "r"` events.
+ *
+ * Tables are read in CTID block-range chunks (PeerDB's approach): sequential I/O, tables with or without a primary
+ * key, and `snapshot.max.threads` connections that import the same exported snapshot and share the chunk queue.
+ * After each chunk is durable its start block is recorded in the run, so a crash or restart resumes at the next
+ * chunk. A resumed run reads under a newer snapshot: rows changed meanwhile also arrive from the stream, so the topic
+ * converges on the source (duplicates possible, nothing lost). If the table was rewritten in between (VACUUM FULL,
+ * CLUSTER: a new relfilenode, so CTIDs moved) the table starts over.
+ *
+ * Stopping: the signal cancels the running COPY queries on the server; a table or run cancelled through the API is
+ * noticed at the next chunk boundary.
+ */
+import pg from 'pg'
+import type { SnapshotChannel, SnapshotRun, TableSnapshot } from '../../snapshot-run.js'
+import type { SourceMetrics, TaskLogger } from '../../source.js'
+import type { TopicLog } from '../../../log/topic-log.js'
+import type { PostgresSourceConfig } from '../postgres-config.js'
+import type { Lsn } from '../replication/lsn.js'
+import { quoteIdent, quoteLiteral, quoteTable } from '../replication/sql.js'
+import { ChangeMapper, type MappedTable } from '../streaming/change-mapper.js'
+import type { TypeRegistry } from '../types/type-registry.js'
+import { copyRows } from './copy-reader.js'
+import { SnapshotEmitter } from './snapshot-emitter.js'
+import { readTableShape } from './table-schema-reader.js'
+
+/** 8 MB of heap per chunk: small enough to resume cheaply, large enough that per-chunk overhead vanishes. */
+const CHUNK_BLOCKS = 1024
+
+interface ChunkCursor {
+  relfilenode: number
+  chunkBlocks: number
+  done: number[]
+}
+
+export interface ReadTablesOptions {
+  run: SnapshotRun
+  channel: SnapshotChannel
+  config: PostgresSourceConfig
+  registry: TypeRegistry
+  log: TopicLog
+  metrics: SourceMetrics
+  logger: TaskLogger
+  signal: AbortSignal
+  /** Import this exported snapshot; null takes a new snapshot now. */
+  snapshotName: string | null
+  /** The LSN the snapshot corresponds to (stamped as `source.lsn`); taken with the snapshot when null. */
+  lsn: Lsn | null
+  ensureTopic(topic: string): Promise<void>
+}
+
+/** Text values only: converters parse PostgreSQL's text output, so `pg` must not parse anything itself. */
+const TEXT_TYPES = { getTypeParser: () => (value: string) => value }
+
+async function openSnapshotConnection(config: PostgresSourceConfig, snapshotName: string | null): Promise<{ client: pg.Client; name: string; lsn: Lsn }> {
+  const client = new pg.Client({ ...config.connection, types: TEXT_TYPES } as pg.ClientConfig)
+  client.on('error', () => undefined)
+  await client.connect()
+  await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
+  if (snapshotName) {
+    await client.query(`SET TRANSACTION SNAPSHOT ${quoteLiteral(snapshotName)}`)
+    return { client, name: snapshotName, lsn: 0n }
+  }
+  const { rows: [row] } = await client.query('SELECT pg_export_snapshot() AS name, pg_current_wal_lsn()::text AS lsn')
+  const [hi, lo] = String(row.lsn).split('/')
+  return { client, name: String(row.name), lsn: (BigInt(`0x${hi}`) << 32n) | BigInt(`0x${lo}`) }
+}
+
+export async function readSnapshotTables(options: ReadTablesOptions): Promise<SnapshotRun> {
+  const { config, signal, logger } = options
+  const coordinator = await openSnapshotConnection(config, options.snapshotName)
+  const workers: pg.Client[] = [coordinator.client]
+  const lsn = options.lsn ?? coordinator.lsn
+  let run = options.run
+  try {
+    for (let i = 1; i < config.snapshotMaxThreads; i++) workers.push((await openSnapshotConnection(config, coordinator.name)).client)
+    const mapper = new ChangeMapper(config, options.registry)
+    const emitter = new SnapshotEmitter(options.log, config, options.metrics)
+    const startedAt = new Date().toISOString()
+    run = await options.channel.save({ ...run, status: 'running', startedAt: run.startedAt ?? startedAt })
+    for (const table of run.tables) {
+      if (table.status !== 'pending' && table.status !== 'running') continue
+      const current = await options.channel.get(run.id)
+      if (!current || current.status === 'cancelled' || signal.aborted) return current ?? run
+      run = current
+      const state = run.tables.find((t) => t.topic === table.topic) as TableSnapshot
+      if (state.status === 'cancelled') continue
+      run = await readTable({ ...options, run, state, mapper, emitter, workers, lsn, isLastTable: isLast(run, table) })
+      if (run.status === 'cancelled' || signal.aborted) return run
+    }
+    await emitter.checkpoint('run')
+    const ended = new Date().toISOString()
+    const failed = run.tables.some((t) => t.status === 'failed')
+    run = await options.channel.save({ ...run, status: failed ? 'failed' : 'completed', endedAt: ended })
+    logger.info({ snapshot_id: run.id, type: run.type, status: run.status }, 'snapshot finished')
+    return run
+  } finally {
+    await Promise.all(workers.map((w) => w.query('COMMIT').catch(() => undefined).then(() => w.end()).catch(() => undefined)))
+  }
+}
+
+function isLast(run: SnapshotRun, table: TableSnapshot): boolean {
+  const remaining = run.tables.filter((t) => t.status === 'pending' || t.status === 'running')
+  return remaining.at(-1)?.topic === table.topic
+}
+
+async function readTable(
+  options: ReadTablesOptions & { state: TableSnapshot; mapper: ChangeMapper; emitter: SnapshotEmitter; workers: pg.Client[]; lsn: Lsn; isLastTable: boolean },
+): Promise<SnapshotRun> {
+  const { state, mapper, emitter, workers, signal, channel } = options
+  const name = { schema: state.schema, table: state.table }
+  const shape = await readTableShape(workers[0], name)
+  const mapped = mapper.defineRelation(
+    { tag: 'relation', relationId: shape.relationId, schema: shape.schema, name: shape.table, replicaIdentity: shape.replicaIdentity, columns: shape.columns },
+    { primaryKey: shape.primaryKey, notNull: shape.notNull },
+  )
+  await options.ensureTopic(mapped.topic)
+  const { rows: [size] } = await workers[0].query(
+    `SELECT (pg_relation_size(c.oid) / current_setting('block_size')::int)::int8 AS blocks, c.relfilenode::int8 AS relfilenode
+       FROM pg_class c WHERE c.oid = $1`,
+    [shape.relationId],
+  )
+  const blocks = Number(size.blocks)
+  const relfilenode = Number(size.relfilenode)
+  const previous = state.cursor as ChunkCursor | null
+  const resumable = previous && previous.relfilenode === relfilenode && previous.chunkBlocks === CHUNK_BLOCKS
+  const cursor: ChunkCursor = resumable ? { ...previous, done: [...previous.done] } : { relfilenode, chunkBlocks: CHUNK_BLOCKS, done: [] }
+  let rowsRead = resumable ? state.rowsRead : 0
+  const starts: number[] = []
+  for (let start = 0; start < Math.max(blocks, 1); start += CHUNK_BLOCKS) if (!cursor.done.includes(start)) starts.push(start)
+  const lastStart = Math.floor(Math.max(blocks - 1, 0) / CHUNK_BLOCKS) * CHUNK_BLOCKS
+
+  let run = await channel.save(patchTable(options.run, state.topic, { status: 'running', startedAt: state.startedAt ?? new Date().toISOString(), rowsEstimated: shape.rowsEstimated, cursor, rowsRead }))
+  emitter.startTable()
+  const columns = mapped.columns.map((c) => quoteIdent(c.name)).join(', ') || 'NULL'
+  let stop = false
+  let saving = Promise.resolve()
+
+  const work = async (client: pg.Client) => {
+    while (!stop && !signal.aborted) {
+      const start = starts.shift()
+      if (start === undefined) return
+      // The last chunk is open-ended: a row visible to the snapshot cannot live beyond the size measured in it, but
+      // an open end costs nothing and keeps that true by construction.
+      const upper = start === lastStart ? '' : ` AND ctid < '(${start + CHUNK_BLOCKS},0)'::tid`
+      const sql = `SELECT ${columns} FROM ${quoteTable(name)} WHERE ctid >= '(${start},0)'::tid${upper}`
+      let count = 0
+      for await (const values of copyRows(client, sql, { signal, cancelConfig: options.config.connection })) {
+        await emitter.emit(mapped.topic, mapper.readEvent(mapped, values, 'true', options.lsn, BigInt(Date.now()) * 1000n))
+        count++
+      }
+      const finished = starts.length === 0 && workers.length === 1
+      await emitter.checkpoint(finished ? (options.isLastTable ? 'run' : 'table') : 'chunk')
+      // Progress saves are serialized: chunks finish in any order with several workers.
+      saving = saving.then(async () => {
+        cursor.done.push(start)
+        rowsRead += count
+        run = await channel.save(patchTable(run, state.topic, { rowsRead, cursor }))
+        const mine = run.tables.find((t) => t.topic === state.topic)
+        if (run.status === 'cancelled' || mine?.status === 'cancelled') stop = true
+      })
+      await saving
+    }
+  }
+  await Promise.all(workers.map((client) => work(client)))
+  await saving
+  if (signal.aborted || stop) return run
+  return channel.save(patchTable(run, state.topic, { status: 'completed', endedAt: new Date().toISOString(), rowsRead }))
+}
+
+function patchTable(run: SnapshotRun, topic: string, patch: Partial<TableSnapshot>): SnapshotRun {
+  return { ...run, tables: run.tables.map((t) => (t.topic === topic ? { ...t, ...patch } : t)) }
+}
+
+export type { MappedTable }
