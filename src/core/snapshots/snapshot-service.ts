@@ -110,6 +110,22 @@ export function createSnapshotService(deps: {
     return { topic: t.topic, schema: t.schema, table: t.table, status: 'pending', rowsRead: 0, rowsEstimated: t.rowsEstimated, cursor: null, startedAt: null, endedAt: null }
   }
 
+  /**
+   * A stopped incremental snapshot can be resumed: executing one again with the same key and filters continues each
+   * table from the last chunk the stopped run completed.
+   */
+  async function carryOverProgress(sourceId: string, options: object, states: TableSnapshot[]): Promise<void> {
+    const previous = (await deps.repo.forSource(sourceId, ['cancelled'])).filter((r) => r.type === 'incremental').at(-1)
+    if (!previous || JSON.stringify(previous.options) !== JSON.stringify(options)) return
+    for (const state of states) {
+      const before = previous.tables.find((t) => t.topic === state.topic)
+      if (before?.cursor && before.status !== 'completed') {
+        state.cursor = before.cursor
+        state.rowsRead = before.rowsRead
+      }
+    }
+  }
+
   async function cancel(run: SnapshotRun, reason: string, topicNames: string[] | null): Promise<SnapshotRun> {
     const at = iso()
     const tables = run.tables.map((t) =>
@@ -140,6 +156,12 @@ export function createSnapshotService(deps: {
       const tables = resolveTables(await describe(source), input.topicNames, ['body', 'topic_names'])
       if (tables.length === 0) throw InvalidInputError.of(['body', 'topic_names'], 'Value error, the source captures no tables', input.topicNames)
       if (input.snapshotType === 'incremental') validateIncremental(input, tables)
+      const options = {
+        additionalConditions: (input.additionalConditions ?? []).map((c) => ({ dataCollection: c.data_collection, filter: c.filter })),
+        surrogateKey: input.surrogateKey,
+      }
+      const states = tables.map(tableState)
+      if (input.snapshotType === 'incremental') await carryOverProgress(source.id, options, states)
       const run: StoredSnapshot = {
         id: newId(now()),
         sourceId: source.id,
@@ -147,11 +169,8 @@ export function createSnapshotService(deps: {
         status: 'pending',
         paused: false,
         reason: null,
-        tables: tables.map(tableState),
-        options: {
-          additionalConditions: (input.additionalConditions ?? []).map((c) => ({ dataCollection: c.data_collection, filter: c.filter })),
-          surrogateKey: input.surrogateKey,
-        },
+        tables: states,
+        options,
         createdAt: iso(),
         startedAt: null,
         endedAt: null,
