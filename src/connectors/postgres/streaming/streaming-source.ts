@@ -21,7 +21,7 @@ import { decodePgOutput } from '../pgoutput/decoder.js'
 import type { PgOutputMessage } from '../pgoutput/messages.js'
 import type { PostgresSourceConfig } from '../postgres-config.js'
 import { emitHeartbeat } from '../replication/heartbeat.js'
-import type { Lsn } from '../replication/lsn.js'
+import { type Lsn, maxLsn } from '../replication/lsn.js'
 import type { ReplicationConnection } from '../replication/replication-connection.js'
 import type { ReplicationStream } from '../replication/replication-stream.js'
 import { getSlot } from '../replication/slot.js'
@@ -54,7 +54,11 @@ export interface StreamingSourceOptions {
 }
 
 export async function runStreaming(options: StreamingSourceOptions): Promise<void> {
-  const { config, log, metrics, logger, signal } = options
+  const { config, metrics, logger, signal } = options
+  // Debezium restores the last commit LSN from its offset so that `source.sequence` keeps increasing across
+  // restarts. The server resumes after max(start LSN, confirmed_flush_lsn): the end of the last delivered transaction.
+  const slot = await getSlot(options.sql, config.slotName)
+  const resumeLsn = maxLsn(options.startLsn, slot?.confirmedFlushLsn ?? 0n)
   const stream = await options.replication.startReplication({
     slot: config.slotName,
     startLsn: options.startLsn,
@@ -63,7 +67,7 @@ export async function runStreaming(options: StreamingSourceOptions): Promise<voi
     messages: true,
     signal,
   })
-  const streamer = new Streamer(options, stream)
+  const streamer = new Streamer(options, stream, resumeLsn > 0n ? resumeLsn : null)
   metrics.streamingConnected = true
   options.onStreaming()
   logger.info({ slot: config.slotName, start_lsn: options.startLsn.toString() }, 'streaming started')
@@ -102,14 +106,16 @@ class Streamer {
   /** End LSN of the last transaction whose records are all in `pending` (or already appended). */
   private ackable: Lsn | null = null
   private tx: TransactionContext | null = null
-  private lastCommitLsn: Lsn | null = null
+  private lastCommitLsn: Lsn | null
   private readonly topics = new Set<string>()
   private lastOffsetSave = 0
 
   constructor(
     private readonly options: StreamingSourceOptions,
     private readonly stream: ReplicationStream,
+    lastCommitLsn: Lsn | null,
   ) {
+    this.lastCommitLsn = lastCommitLsn
     this.mapper = new ChangeMapper(options.config, options.registry)
   }
 
