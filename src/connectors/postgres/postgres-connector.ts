@@ -83,20 +83,23 @@ async function run(context: SourceTaskContext): Promise<void> {
     }
     const control = new StreamingControl()
     const health = startHealthChecks(context, config, control)
+    const streaming = runStreaming({
+      config, log: context.log, offsets: context.offsets, metrics: context.metrics, logger, signal: inner.signal, sql, replication, registry, startLsn, control,
+      reloadRegistry: async () => (registry = await loadTypeRegistry(sql, config.converter)),
+      onStreaming: context.onRunning,
+    })
+    const snapshots = runSnapshotCoordinator({
+      channel: context.snapshots, control, logger, signal: inner.signal,
+      readBlocking: async (snapshotRun) => void (await readTables(snapshotRun, null, null)),
+      runIncremental: (snapshotRun) => runIncrementalSnapshot({ run: snapshotRun, channel: context.snapshots, config, registry, control, logger, signal: inner.signal, ensureTopic, connectionConfig: config.connection, sql }),
+    })
     try {
-      await Promise.race([
-        runStreaming({
-          config, log: context.log, offsets: context.offsets, metrics: context.metrics, logger, signal: inner.signal, sql, replication, registry, startLsn, control,
-          reloadRegistry: async () => (registry = await loadTypeRegistry(sql, config.converter)),
-          onStreaming: context.onRunning,
-        }),
-        runSnapshotCoordinator({
-          channel: context.snapshots, control, logger, signal: inner.signal,
-          readBlocking: async (snapshotRun) => void (await readTables(snapshotRun, null, null)),
-          runIncremental: (snapshotRun) => runIncrementalSnapshot({ run: snapshotRun, channel: context.snapshots, config, registry, control, logger, signal: inner.signal, ensureTopic, connectionConfig: config.connection, sql }),
-        }),
-      ])
+      await Promise.race([streaming, snapshots])
     } finally {
+      // Whichever ended first, stop the other and wait for it: streaming drains (appends and acknowledges what it
+      // holds) before its connection may close.
+      inner.abort()
+      await Promise.allSettled([streaming, snapshots])
       clearInterval(health)
       context.onWarning(null)
     }

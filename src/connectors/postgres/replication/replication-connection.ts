@@ -190,6 +190,8 @@ class PgReplicationConnection implements ReplicationConnection {
     })
     // The copy stream reports its own errors to the stream; this promise only mirrors them.
     this.client.query(copy as unknown as pg.Submittable)
+    // A stream with its own signal decides when the connection closes (it may drain and acknowledge first).
+    if (options.signal) this.signal?.removeEventListener('abort', this.onAbort)
     return stream
   }
 

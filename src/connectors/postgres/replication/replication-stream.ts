@@ -200,9 +200,25 @@ class CopyBothReplicationStream implements ReplicationStream {
   }
 
   private async shutdown(): Promise<void> {
+    // A clean close reports the last acknowledgement first, so a restart does not replay what is already durable.
+    const final = this.acknowledged > this.reported && !this.failure ? this.writeStatus() : Promise.resolve()
     this.stop()
+    await Promise.race([final, new Promise((resolve) => setTimeout(resolve, 1000).unref())])
     this.notify()
     await this.closeConnection().catch(() => undefined)
+  }
+
+  /** Sends a status update and resolves when it has been handed to the socket. */
+  private writeStatus(): Promise<void> {
+    if (!this.copy.writable) return Promise.resolve()
+    const flushed = this.acknowledged
+    this.reported = flushed
+    return new Promise((resolve) => {
+      this.copy.write(
+        encodeStandbyStatus({ written: maxLsn(this.received, flushed), flushed, applied: flushed, clientTime: pgEpochMicros(), replyRequested: false }),
+        () => resolve(),
+      )
+    })
   }
 
   private stop(): void {

@@ -59,15 +59,20 @@ export async function runStreaming(options: StreamingSourceOptions): Promise<voi
   // restarts. The server resumes after max(start LSN, confirmed_flush_lsn): the end of the last delivered transaction.
   const slot = await getSlot(options.sql, config.slotName)
   const resumeLsn = maxLsn(options.startLsn, slot?.confirmedFlushLsn ?? 0n)
+  const streamStop = new AbortController()
   const stream = await options.replication.startReplication({
     slot: config.slotName,
     startLsn: options.startLsn,
     publications: [config.publicationName],
     protocolVersion: 1,
     messages: true,
-    signal,
+    signal: streamStop.signal,
   })
   const streamer = new Streamer(options, stream, resumeLsn > 0n ? resumeLsn : null)
+  // On stop: finish the frame in hand, make everything durable and acknowledged, then close the stream.
+  const drain = () => void streamer.drain().finally(() => streamStop.abort())
+  if (signal.aborted) drain()
+  else signal.addEventListener('abort', drain, { once: true })
   metrics.streamingConnected = true
   options.onStreaming()
   logger.info({ slot: config.slotName, start_lsn: options.startLsn.toString() }, 'streaming started')
@@ -75,6 +80,7 @@ export async function runStreaming(options: StreamingSourceOptions): Promise<voi
   try {
     await streamer.consume()
   } finally {
+    signal.removeEventListener('abort', drain)
     metrics.streamingConnected = false
     for (const timer of timers) clearInterval(timer)
     await stream.close()
@@ -109,6 +115,10 @@ class Streamer {
   private lastCommitLsn: Lsn | null
   private readonly topics = new Set<string>()
   private lastOffsetSave = 0
+  private draining: Promise<void> | null = null
+  private flushing: Promise<void> = Promise.resolve()
+  /** The frame being handled, so a drain can wait for it. */
+  private busy: Promise<void> = Promise.resolve()
 
   constructor(
     private readonly options: StreamingSourceOptions,
@@ -122,8 +132,18 @@ class Streamer {
   async consume(): Promise<void> {
     const { control } = this.options
     for await (const frame of this.stream) {
+      if (this.draining) {
+        await this.draining
+        break
+      }
       await control.enter()
-      if (frame.kind === 'xlogdata') await this.handle(decodePgOutput(frame.data, { protocolVersion: 1 }), frame.walStart)
+      if (this.draining) {
+        await this.draining
+        break
+      }
+      const handling = frame.kind === 'xlogdata' ? this.handle(decodePgOutput(frame.data, { protocolVersion: 1 }), frame.walStart) : Promise.resolve()
+      this.busy = handling.catch(() => undefined)
+      await handling
       // Between transactions, with nothing more already received: make what we have durable now (latency), and
       // let a keepalive move the slot past WAL that carried nothing for us.
       const idle = this.stream.stats.bufferedFrames === 0
@@ -133,8 +153,21 @@ class Streamer {
         if (idle || control.pausing) control.atBoundary()
       }
     }
-    this.lastOffsetSave = 0
-    await this.flush()
+    if (!this.draining) {
+      this.lastOffsetSave = 0
+      await this.flush()
+    }
+  }
+
+  /** Stops taking frames; appends what is pending and acknowledges the last complete transaction. */
+  drain(): Promise<void> {
+    this.draining ??= (async () => {
+      this.options.control.resume()
+      await this.busy
+      this.lastOffsetSave = 0
+      await this.flush().catch((err) => this.options.logger.warn({ err }, 'could not flush while stopping'))
+    })()
+    return this.draining
   }
 
   private async handle(message: PgOutputMessage, lsn: Lsn): Promise<void> {
@@ -223,8 +256,17 @@ class Streamer {
     }
   }
 
-  /** Appends pending records durably, then acknowledges the last complete transaction. */
-  private async flush(): Promise<void> {
+  /**
+   * Appends pending records durably, then acknowledges the last complete transaction. Flushes run one after another
+   * (a stop's drain may overlap the loop's own flush): an acknowledgement must never overtake an earlier append.
+   */
+  private flush(): Promise<void> {
+    const next = this.flushing.then(() => this.flushNow())
+    this.flushing = next.catch(() => undefined)
+    return next
+  }
+
+  private async flushNow(): Promise<void> {
     const { log, metrics, offsets } = this.options
     if (this.pending.length > 0) {
       const batch = this.pending
