@@ -1,9 +1,11 @@
 /**
  * Envelope encoding throughput: small events (6 columns) encoded to Debezium JSON on one core, against a raw
  * baseline measured in the same run (JSON.stringify of a similar plain object, which is not Debezium-compatible
- * but bounds what building a string can do). Run: `npx tsx bench/encode.bench.ts [--out results.json]`.
+ * but bounds what building a string can do). Run: `npx tsx bench/encode.bench.ts [--out results.json]` (default
+ * bench/results/encode.json).
  */
 import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import type { ChangeEvent, TableSchema } from '../src/events/change-event.js'
 import { encodeKey, encodeValue } from '../src/events/envelope.js'
 
@@ -97,6 +99,5 @@ const result = {
 }
 console.log(JSON.stringify(result))
 const outIndex = process.argv.indexOf('--out')
-if (outIndex > 0 && process.argv[outIndex + 1]) {
-  writeFileSync(process.argv[outIndex + 1], `${JSON.stringify(result, null, 2)}\n`)
-}
+const out = outIndex > 0 && process.argv[outIndex + 1] ? process.argv[outIndex + 1] : join(import.meta.dirname, 'results', 'encode.json')
+writeFileSync(out, `${JSON.stringify({ ...result, at: new Date().toISOString() }, null, 2)}\n`)

@@ -2,10 +2,11 @@
  * Throughput micro-benchmark of the embedded topic log: append records/s (batches of 1000 records with ~200-byte
  * values, fsync 'always' and 'never') and in-process read records/s over 1,000,000 records, the latter also as a
  * ratio against a raw better-sqlite3 scan of the same rows (the ceiling for this on-disk format). Prints figures;
- * asserts nothing. Run: `npx tsx bench/log.bench.ts`. Uses a temporary directory that it removes.
+ * asserts nothing; writes bench/results/log.json. Run: `npx tsx bench/log.bench.ts`. Uses a temporary directory that
+ * it removes.
  */
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
@@ -100,10 +101,26 @@ async function benchRead(): Promise<ReadFigures[]> {
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US')
 console.log(`embedded topic log — batches of ${BATCH}, ${VALUE_BYTES}-byte values, node ${process.version}`)
-console.log(`append fsync=always: ${fmt(await benchAppend('always', 200_000))} records/s`)
-console.log(`append fsync=never:  ${fmt(await benchAppend('never', 500_000))} records/s`)
-for (const r of await benchRead()) {
+const appendAlways = await benchAppend('always', 200_000)
+console.log(`append fsync=always: ${fmt(appendAlways)} records/s`)
+const appendNever = await benchAppend('never', 500_000)
+console.log(`append fsync=never:  ${fmt(appendNever)} records/s`)
+const reads = await benchRead()
+for (const r of reads) {
   const ratio = (r.readPerSecond / r.rawPerSecond).toFixed(2)
   console.log(`read 1,000,000 records, maxRecords=${r.batch}: ${fmt(r.readPerSecond)} records/s ` +
     `(${ratio}x of a raw better-sqlite3 scan at ${fmt(r.rawPerSecond)} rows/s)`)
 }
+const report = {
+  bench: 'log',
+  at: new Date().toISOString(),
+  node: process.version,
+  appendRecordsPerSecond: { fsyncAlways: Math.round(appendAlways), fsyncNever: Math.round(appendNever) },
+  read: reads.map((r) => ({
+    maxRecords: r.batch,
+    recordsPerSecond: Math.round(r.readPerSecond),
+    rawScanRowsPerSecond: Math.round(r.rawPerSecond),
+    ratio: Number((r.readPerSecond / r.rawPerSecond).toFixed(2)),
+  })),
+}
+writeFileSync(join(import.meta.dirname, 'results', 'log.json'), `${JSON.stringify(report, null, 2)}\n`)

@@ -59,6 +59,7 @@ export interface Supervisor extends SourceRuntime {
 export function createSupervisor(deps: SupervisorDeps): Supervisor {
   const running = new Map<string, Running>()
   const lastMetrics = new Map<string, SourceMetrics>()
+  const prefixes = new Map<string, string | null>()
   // Serializes lifecycle changes per source, so a fast pause → resume → delete cannot interleave.
   const queues = new Map<string, Promise<unknown>>()
 
@@ -176,7 +177,14 @@ export function createSupervisor(deps: SupervisorDeps): Supervisor {
       }),
 
     async topicsOf(source) {
-      const prefix = deps.connectors(source.connector)?.topicPrefix(source.id, source.config)
+      // Parsing a config builds regexes; the prefix only changes with the config, so it is cached per update.
+      const cacheKey = `${source.id}@${source.updatedAt}`
+      let prefix = prefixes.get(cacheKey)
+      if (prefix === undefined) {
+        prefix = deps.connectors(source.connector)?.topicPrefix(source.id, source.config) ?? null
+        if (prefixes.size > 10_000) prefixes.clear()
+        prefixes.set(cacheKey, prefix)
+      }
       if (!prefix) return []
       return (await deps.log.listTopics()).map((t) => t.name).filter((name) => name.startsWith(`${prefix}.`)).sort()
     },

@@ -51,6 +51,7 @@ export function createSourcesRoutes(deps: SourcesRouteDeps) {
       ids = ids ? ids.filter((id) => withSnapshot.includes(id)) : withSnapshot
       if (ids.length === 0) return page([], query.page, query.page_size, 0)
     }
+    const revealSecrets = Boolean(query.secret_returned) && maySeeSecrets(c.get('principal'))
     const { sources, total } = await deps.sources.list({
       ids,
       partialName: filter.partial_name,
@@ -60,7 +61,7 @@ export function createSourcesRoutes(deps: SourcesRouteDeps) {
       sortDir: query.sort_dir,
       page: query.page,
       pageSize: query.page_size,
-    })
+    }, { decryptSecrets: revealSecrets })
     const result = await Promise.all(sources.map((s) => view(c, s, query.secret_returned)))
     return page(result, query.page, query.page_size, total)
   }
