@@ -14,6 +14,11 @@ import { type SourceService, createSourceService } from './core/sources/source-s
 import { SnapshotNotifier } from './core/snapshots/snapshot-notifier.js'
 import { createSnapshotService } from './core/snapshots/snapshot-service.js'
 import { createTopicService } from './core/topics/topic-service.js'
+import { createConsumerService } from './core/consumers/consumer-service.js'
+import { createMetricsService } from './core/metrics/metrics-service.js'
+import { createDestinationsRoutes } from './api/routes/destinations/destinations-routes.js'
+import { createPipelinesRoutes } from './api/routes/pipelines/pipelines-routes.js'
+import { createDelivery } from './runtime/destination-wiring.js'
 import { createEmbeddedTopicLog } from './log/embedded/embedded-topic-log.js'
 import type { TopicLog } from './log/topic-log.js'
 import { createSupervisor, type Supervisor } from './runtime/supervisor.js'
@@ -76,9 +81,46 @@ export async function startSluice(config: Readonly<Config>, options: StartOption
     log,
     sources: () => sources.all(),
     topicPrefix: (source) => sourceConnector(source.connector)?.topicPrefix(source.id, source.config),
+    sourcesWithSnapshotStatus: (statuses) => snapshots.sourcesWithStatus(statuses),
   })
   const snapshots = createSnapshotService({ repo: snapshotRepo, sources, runtime: () => supervisor, notifier })
-  const app = createApp({ logger, auth, sources, supervisor, topics, snapshots, catalog: connectorCatalog, version: VERSION })
+  const consumers = createConsumerService({ log })
+  const metrics = createMetricsService({
+    log,
+    liveGroups: () => consumers.liveGroups(),
+    sources: async () => (await sources.all()).flatMap((s) => {
+      const m = supervisor.metrics(s.id)
+      return m ? [{ sourceId: s.id, name: s.name, recordsSent: m.recordsSent, bytesSent: m.bytesSent, millisBehindSource: m.millisBehindSource, streamingConnected: m.streamingConnected }] : []
+    }),
+  })
+  const delivery = createDelivery({
+    metadata,
+    log,
+    secrets,
+    catalog: connectorCatalog,
+    sources,
+    sourceRuntime: supervisor,
+    topicPrefix: (source) => sourceConnector(source.connector)?.topicPrefix(source.id, source.config),
+    snapshotTopics: async (sourceId, topicNames) => {
+      await snapshots.execute({ sourceId, snapshotType: 'incremental', topicNames, additionalConditions: null, surrogateKey: null })
+    },
+    logger: logger.child({ part: 'delivery' }),
+  })
+  const deliveryRoutes = [
+    createDestinationsRoutes({
+      destinations: delivery.destinations,
+      catalog: connectorCatalog,
+      topicsOf: delivery.topicsOfDestination,
+      metricsOf: delivery.destinationMetrics,
+    }),
+    createPipelinesRoutes({
+      pipelines: delivery.pipelines,
+      findSource: delivery.findSource,
+      findDestination: (id) => delivery.destinations.find(id),
+      topicsOf: delivery.topicsOfPipeline,
+    }),
+  ]
+  const app = createApp({ logger, auth, sources, supervisor, topics, snapshots, catalog: connectorCatalog, version: VERSION, extraRoutes: deliveryRoutes, consumers, metrics })
   const server = await listen(app.fetch, config.host, config.port)
   const address = server.address()
   const port = typeof address === 'object' && address ? address.port : config.port
@@ -86,6 +128,7 @@ export async function startSluice(config: Readonly<Config>, options: StartOption
   logger.info({ url, metadata: metadata.dialect, data_dir: config.dataDir, version: VERSION }, 'sluice started')
   if (generated) options.onGeneratedCredential?.({ ...generated, url })
   await supervisor.resume(await sources.all())
+  await delivery.start()
 
   return {
     url,
@@ -99,6 +142,7 @@ export async function startSluice(config: Readonly<Config>, options: StartOption
     routes: () => app.routes.filter((r) => r.method !== 'ALL').map((r) => ({ method: r.method, path: r.path })),
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()))
+      await delivery.runtime.close()
       await supervisor.close()
       await log.close()
       await metadata.close()

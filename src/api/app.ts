@@ -5,6 +5,8 @@
 import { OpenAPIHono } from '@hono/zod-openapi'
 import type { Logger } from 'pino'
 import type { AuthService } from '../core/auth/auth-service.js'
+import type { ConsumerService } from '../core/consumers/consumer-service.js'
+import type { MetricsService } from '../core/metrics/metrics-service.js'
 import type { ConnectorCatalog } from '../core/ports.js'
 import type { SnapshotService } from '../core/snapshots/snapshot-service.js'
 import type { SourceService } from '../core/sources/source-service.js'
@@ -16,6 +18,8 @@ import { errorHandler, notFoundHandler } from './middleware/error-mapping.js'
 import { requestId } from './middleware/request-id.js'
 import { requestLog } from './middleware/request-log.js'
 import { createAuthRoutes } from './routes/auth/auth-routes.js'
+import { createConsumerGroupsRoutes } from './routes/consumer-groups/consumer-groups-routes.js'
+import { createMetricsRoutes } from './routes/metrics/metrics-routes.js'
 import { createDocsRoutes } from './routes/meta/docs-routes.js'
 import { createSourceLifecycleRoutes } from './routes/sources/source-lifecycle-routes.js'
 import { createSourcesRoutes } from './routes/sources/sources-routes.js'
@@ -31,6 +35,10 @@ export interface ApiDeps {
   supervisor: Supervisor
   topics: TopicService
   snapshots: SnapshotService
+  /** Consumer groups and HTTP consumption; the routes are mounted when given. */
+  consumers?: ConsumerService
+  /** Prometheus `GET /metrics`; mounted when given. */
+  metrics?: MetricsService
   version: string
   /** Extra tag routers (later parts of the product mount theirs here). */
   extraRoutes?: Array<OpenAPIHono<AppEnv>>
@@ -69,6 +77,8 @@ export function createApp(deps: ApiDeps): OpenAPIHono<AppEnv> {
   app.route('/', createSnapshotsRoutes({ snapshots: deps.snapshots, sources: deps.sources, topics: deps.topics }))
   app.route('/', createSourceLifecycleRoutes({ sources: deps.sources, supervisor: deps.supervisor, snapshots: deps.snapshots }))
   app.route('/', createTopicsRoutes(deps.topics))
+  if (deps.consumers) app.route('/', createConsumerGroupsRoutes(deps.consumers))
+  if (deps.metrics) app.route('/', createMetricsRoutes(deps.metrics))
   for (const routes of deps.extraRoutes ?? []) app.route('/', routes)
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'HTTPBearer', {

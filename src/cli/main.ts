@@ -54,5 +54,14 @@ export async function main(argv: string[]): Promise<void> {
       process.on('SIGTERM', () => void stop('SIGTERM'))
     })
 
+  program
+    .command('demo')
+    .description('Start an embedded PostgreSQL with a sample shop and show Sluice capturing it, end to end')
+    .option('--port <port>', 'API port', '8080')
+    .action(async (flags: { port: string }) => {
+      const { runDemo } = await import('./demo.js')
+      await runDemo({ port: Number(flags.port) })
+    })
+
   await program.parseAsync(argv)
 }

@@ -68,6 +68,8 @@ type SqliteDialectDatabase = ConstructorParameters<typeof SqliteDialect>[0]['dat
 
 function openPostgres(url: string): MetadataDb {
   const pool = new pg.Pool({ connectionString: url, max: 10 })
+  // An idle pooled connection dropped by the server (restart, failover) must not crash Sluice; the pool replaces it.
+  pool.on('error', () => undefined)
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
   return { db, dialect: 'postgres', close: () => db.destroy() }
 }

@@ -70,10 +70,32 @@ export interface SnapshotTable {
   updated_at: string
 }
 
+/** Same columns as a source: a destination has the same lifecycle and config handling. */
+export type DestinationTable = SourceTable
+
+export interface PipelineTable {
+  id: string
+  name: string
+  source_id: string
+  destination_id: string
+  /** JSON array of topic names; null = every topic of the source, including ones it adds later. */
+  topics: string | null
+  snapshot_new_tables: number
+  /** JSON array (stored for compatibility; Sluice runs no transforms). */
+  transforms: string
+  /** JSON array of tag ids. */
+  tags: string
+  created_from: string
+  created_at: string
+  updated_at: string
+}
+
 export interface Database {
   client_credentials: ClientCredentialTable
   auth_tokens: AuthTokenTable
   sources: SourceTable
   source_offsets: SourceOffsetTable
   snapshots: SnapshotTable
+  destinations: DestinationTable
+  pipelines: PipelineTable
 }

@@ -6,6 +6,7 @@ import type { Context, ErrorHandler, NotFoundHandler } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import type { Logger } from 'pino'
 import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError, UnauthorizedError } from '../../core/errors.js'
+import { GroupNotFoundError, InvalidLogRequestError, TopicExistsError, TopicNotFoundError } from '../../log/log-errors.js'
 
 export function errorHandler(logger: Logger): ErrorHandler {
   return (err, c: Context) => {
@@ -17,6 +18,13 @@ export function errorHandler(logger: Logger): ErrorHandler {
       return c.json({ detail: err.message }, 401)
     }
     if (err instanceof ForbiddenError) return c.json({ detail: err.message }, 403)
+    // The topic log's own caller-mistake errors, when a service lets one through.
+    if (err instanceof TopicNotFoundError) return c.json({ detail: `Topic not found: ${err.topic}` }, 404)
+    if (err instanceof GroupNotFoundError) return c.json({ detail: `Consumer group not found: ${err.group}` }, 404)
+    if (err instanceof TopicExistsError) return c.json({ detail: err.message }, 409)
+    if (err instanceof InvalidLogRequestError) {
+      return c.json({ detail: [{ type: 'value_error', loc: ['body', snakeCase(err.field)], msg: `Value error, ${err.message}`, input: null }] }, 422)
+    }
     if (err instanceof HTTPException) {
       if (err.status === 400 && /Malformed JSON/i.test(err.message)) {
         return c.json(
@@ -32,6 +40,11 @@ export function errorHandler(logger: Logger): ErrorHandler {
 }
 
 export const notFoundHandler: NotFoundHandler = (c) => c.json({ detail: 'Not Found' }, 404)
+
+/** The log names fields in camelCase (`retentionMs`); the wire uses snake_case (`retention_ms`). */
+function snakeCase(field: string): string {
+  return field === 'partitions' ? 'num_partitions' : field.replace(/[A-Z]/g, (ch) => `_${ch.toLowerCase()}`)
+}
 
 function capitalize(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1)

@@ -152,7 +152,7 @@ export function createSnapshotService(deps: {
         await loadSqlParser()
       }
       const running = await activeRun(source.id)
-      if (running) throw new ConflictError(`A ${running.type} snapshot (${running.id}) is already ${running.status} for this source`)
+      if (running) throw new ConflictError(`${/^[aeiou]/.test(running.type) ? 'An' : 'A'} ${running.type} snapshot (${running.id}) is already ${running.status} for this source`)
       const tables = resolveTables(await describe(source), input.topicNames, ['body', 'topic_names'])
       if (tables.length === 0) throw InvalidInputError.of(['body', 'topic_names'], 'Value error, the source captures no tables', input.topicNames)
       if (input.snapshotType === 'incremental') validateIncremental(input, tables)

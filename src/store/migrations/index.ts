@@ -6,11 +6,13 @@ import type { Migration, MigrationProvider } from 'kysely'
 import * as foundation from './0001-foundation.js'
 import * as sourceOffsets from './0002-source-offsets.js'
 import * as snapshots from './0003-snapshots.js'
+import * as destinationsPipelines from './0004-destinations-pipelines.js'
 
 const MIGRATIONS: Record<string, Migration> = {
   '0001-foundation': foundation,
   '0002-source-offsets': sourceOffsets,
   '0003-snapshots': snapshots,
+  '0004-destinations-pipelines': destinationsPipelines,
 }
 
 export const migrationProvider: MigrationProvider = {

@@ -3,7 +3,9 @@
  * converters serves both). Backpressure: rows are parsed as the consumer iterates; the COPY stream pauses the socket
  * when its buffer is full, so a table is never held in memory. Abort cancels the query on the server at once
  * (`pg_cancel_backend` from a second connection — closing our socket alone leaves the backend running until it next
- * writes).
+ * writes), then closes the client's socket: an aborted client is finished. The socket must go because the destroyed
+ * COPY stream no longer reads it; if it was paused for backpressure, the server's error reply is never read, the
+ * query never ends, and every later query on the client (the snapshot's COMMIT) would wait forever.
  */
 import { StringDecoder } from 'node:string_decoder'
 import pg from 'pg'
@@ -17,7 +19,10 @@ export async function* copyRows(
 ): AsyncGenerator<Array<string | null>> {
   const stream = client.query(copyTo(`COPY (${query}) TO STDOUT`))
   const cancel = () => {
-    void cancelBackend(options.cancelConfig, client).finally(() => stream.destroy(new Error('snapshot query cancelled')))
+    void cancelBackend(options.cancelConfig, client).finally(() => {
+      stream.destroy(new Error('snapshot query cancelled'))
+      socketOf(client)?.destroy()
+    })
   }
   options.signal.addEventListener('abort', cancel, { once: true })
   // A chunk may end inside a multi-byte character; the decoder carries it over. COPY escapes newlines in values.
@@ -35,6 +40,11 @@ export async function* copyRows(
   } finally {
     options.signal.removeEventListener('abort', cancel)
   }
+}
+
+/** The client's socket (pg keeps it as `connection.stream`, which pg-copy-streams relies on as well). */
+function socketOf(client: pg.Client): { destroy(): void } | undefined {
+  return (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream
 }
 
 /** Cancels whatever `client`'s backend is running. */

@@ -12,7 +12,6 @@
 import { randomUUID } from 'node:crypto'
 import pg from 'pg'
 import type { ChangeEvent, EventValue } from '../../../events/change-event.js'
-import { sleep } from '../../../util/backoff.js'
 import type { SnapshotChannel, SnapshotRun, TableSnapshot } from '../../snapshot-run.js'
 import type { TaskLogger } from '../../source.js'
 import type { PostgresSourceConfig } from '../postgres-config.js'
@@ -20,6 +19,7 @@ import { quoteIdent, quoteTable, type SqlClient } from '../replication/sql.js'
 import { ChangeMapper, type MappedTable } from '../streaming/change-mapper.js'
 import type { StreamInterceptor, StreamingControl } from '../streaming/streaming-control.js'
 import type { TypeRegistry } from '../types/type-registry.js'
+import { untilAborted, waitForWake } from './abortable.js'
 import { readTableShape } from './table-schema-reader.js'
 
 export const WATERMARK_PREFIX = 'sluice_watermark'
@@ -142,7 +142,7 @@ async function snapshotTable(options: IncrementalSnapshotOptions, reader: pg.Cli
     const mine = run.tables.find((t) => t.topic === table.topic)
     if (run.status === 'cancelled' || mine?.status === 'cancelled') return run
     if (run.paused) {
-      await Promise.race([channel.changed(signal), sleep(2000, signal)])
+      await waitForWake((s) => channel.changed(s), 2000, signal)
       continue
     }
     const window = new ChunkWindow(mapped, keyColumns, mapper)
@@ -164,7 +164,7 @@ async function snapshotTable(options: IncrementalSnapshotOptions, reader: pg.Cli
     }))
     window.rows = chunk
     await emitWatermark(options.sql, window.id, 'high')
-    await Promise.race([window.done, new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }))])
+    await untilAborted(window.done, signal)
     options.control.interceptor = null
     if (signal.aborted) return run
     rowsRead += window.emitted

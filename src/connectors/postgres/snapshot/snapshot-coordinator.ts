@@ -4,10 +4,10 @@
  * streaming resume from where it paused. Incremental runs go to the DBLog runner, which never pauses streaming.
  * Wakes up when the API changes a run (and every few seconds, in case a wake-up raced with the check).
  */
-import { sleep } from '../../../util/backoff.js'
 import type { SnapshotChannel, SnapshotRun } from '../../snapshot-run.js'
 import type { TaskLogger } from '../../source.js'
 import type { StreamingControl } from '../streaming/streaming-control.js'
+import { untilAborted, waitForWake } from './abortable.js'
 
 const RECHECK_MS = 2000
 
@@ -25,7 +25,7 @@ export async function runSnapshotCoordinator(options: SnapshotCoordinatorOptions
   while (!signal.aborted) {
     const [next] = await channel.active()
     if (!next) {
-      await Promise.race([channel.changed(signal), sleep(RECHECK_MS, signal)])
+      await waitForWake((s) => channel.changed(s), RECHECK_MS, signal)
       continue
     }
     if (next.type === 'incremental') {
@@ -33,7 +33,7 @@ export async function runSnapshotCoordinator(options: SnapshotCoordinatorOptions
       continue
     }
     logger.info({ snapshot_id: next.id, tables: next.tables.length }, 'blocking snapshot: pausing streaming')
-    await Promise.race([control.requestPause(), new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }))])
+    await untilAborted(control.requestPause(), signal)
     if (signal.aborted) return
     try {
       await options.readBlocking(next)

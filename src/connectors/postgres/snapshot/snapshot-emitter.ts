@@ -3,6 +3,11 @@
  * Debezium's `source.snapshot` markers, which need to know what comes next: `first` for the run's first record,
  * `first_in_data_collection` / `last_in_data_collection` at table edges, `last` for the run's final record, `true`
  * otherwise. `checkpoint` resolves when everything emitted so far is durable.
+ *
+ * Several readers (`snapshot.max.threads`) share one emitter. A reader that finishes a chunk while others still
+ * read must not release the held record if it is its own: it may yet be the table's or the run's last record and
+ * need that marker. `checkpointOwn` leaves it held and resolves once another emit or the final checkpoint has made
+ * it durable. Appends are serialized, so a resolved append means every earlier record is durable too.
  */
 import type { ChangeEvent, SnapshotMarker } from '../../../events/change-event.js'
 import { encodeKey, encodeValue } from '../../../events/envelope.js'
@@ -12,11 +17,25 @@ import type { PostgresSourceConfig } from '../postgres-config.js'
 
 const BATCH_RECORDS = 2000
 
+interface Held {
+  topic: string
+  event: ChangeEvent
+  owner: unknown
+  /** Resolved once this record is durable (readers waiting in `checkpointOwn`). */
+  waiters: Array<() => void>
+}
+
 export class SnapshotEmitter {
-  private held: { topic: string; event: ChangeEvent } | null = null
+  private held: Held | null = null
   private batch: AppendRecord[] = []
   private first = true
   private tableStart = false
+  /** Records released into batches so far; `durable` waits on a count. */
+  private released = 0
+  private durable: Array<{ count: number; resolve: () => void }> = []
+  private appending: Promise<void> = Promise.resolve()
+  /** The first failed append: later checkpoints must not report records durable that were in it. */
+  private failure: unknown = null
 
   constructor(
     private readonly log: TopicLog,
@@ -30,7 +49,7 @@ export class SnapshotEmitter {
     this.tableStart = true
   }
 
-  async emit(topic: string, event: ChangeEvent): Promise<void> {
+  async emit(topic: string, event: ChangeEvent, owner: unknown = null): Promise<void> {
     if (this.held) this.release(this.held.event.source.snapshot)
     let marker: SnapshotMarker = 'true'
     if (this.first) marker = 'first'
@@ -38,7 +57,7 @@ export class SnapshotEmitter {
     this.first = false
     this.tableStart = false
     event.source.snapshot = marker
-    this.held = { topic, event }
+    this.held = { topic, event, owner, waiters: [] }
     if (this.batch.length >= BATCH_RECORDS) await this.appendBatch()
   }
 
@@ -51,23 +70,51 @@ export class SnapshotEmitter {
     if (held && edge === 'run') held.event.source.snapshot = 'last'
     else if (held && edge === 'table' && held.event.source.snapshot === 'true') held.event.source.snapshot = 'last_in_data_collection'
     if (held) this.release(held.event.source.snapshot)
+    await this.flush()
+  }
+
+  /** Makes `owner`'s records durable, keeping its record held back if it is the latest (see above). */
+  async checkpointOwn(owner: unknown): Promise<void> {
+    const held = this.held
+    if (!held || held.owner !== owner) return this.flush()
+    const durable = new Promise<void>((resolve) => held.waiters.push(resolve))
+    await this.flush()
+    await durable
+  }
+
+  private async flush(): Promise<void> {
     if (this.batch.length > 0) await this.appendBatch()
+    else await this.appending
+    if (this.failure !== null) throw this.failure
   }
 
   /** Appends full batches while rows stream in (the held-back record stays). */
-  private async appendBatch(): Promise<void> {
+  private appendBatch(): Promise<void> {
     const batch = this.batch
+    const count = this.released
     this.batch = []
-    await this.log.append(batch)
-    this.metrics.recordsSent += batch.length
-    this.metrics.snapshotEvents += batch.length
-    this.metrics.lastEventAtMs = Date.now()
+    const appended = this.appending.then(async () => {
+      if (this.failure !== null) throw this.failure
+      await this.log.append(batch).catch((error: unknown) => {
+        this.failure ??= error
+        throw error
+      })
+      this.metrics.recordsSent += batch.length
+      this.metrics.snapshotEvents += batch.length
+      this.metrics.lastEventAtMs = Date.now()
+      this.durable = this.durable.filter((w) => (w.count <= count ? void w.resolve() : true))
+    })
+    // A failed append fails its caller, every later append and every later checkpoint.
+    this.appending = appended.catch(() => undefined)
+    return appended
   }
 
   private release(marker: SnapshotMarker): void {
     const held = this.held
     if (!held) return
     this.held = null
+    this.released++
+    for (const resolve of held.waiters) this.durable.push({ count: this.released, resolve })
     held.event.source.snapshot = this.fixedMarker ?? marker
     const value = encodeValue(held.event, { schemasEnable: this.config.valueSchemas })
     this.batch.push({

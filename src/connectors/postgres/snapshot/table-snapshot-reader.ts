@@ -136,6 +136,8 @@ async function readTable(
   const columns = mapped.columns.map((c) => quoteIdent(c.name)).join(', ') || 'NULL'
   let stop = false
   let saving = Promise.resolve()
+  /** Readers inside a chunk's COPY: a reader that ends its chunk while others still read leaves the markers to them. */
+  let copying = 0
 
   const work = async (client: pg.Client) => {
     while (!stop && !signal.aborted) {
@@ -146,12 +148,18 @@ async function readTable(
       const upper = start === lastStart ? '' : ` AND ctid < '(${start + CHUNK_BLOCKS},0)'::tid`
       const sql = `SELECT ${columns} FROM ${quoteTable(name)} WHERE ctid >= '(${start},0)'::tid${upper}`
       let count = 0
-      for await (const values of copyRows(client, sql, { signal, cancelConfig: options.config.connection })) {
-        await emitter.emit(mapped.topic, mapper.readEvent(mapped, values, 'true', options.lsn, BigInt(Date.now()) * 1000n))
-        count++
+      copying++
+      try {
+        for await (const values of copyRows(client, sql, { signal, cancelConfig: options.config.connection })) {
+          await emitter.emit(mapped.topic, mapper.readEvent(mapped, values, 'true', options.lsn, BigInt(Date.now()) * 1000n), client)
+          count++
+        }
+      } finally {
+        copying--
       }
-      const finished = starts.length === 0 && workers.length === 1
-      await emitter.checkpoint(finished ? (options.isLastTable ? 'run' : 'table') : 'chunk')
+      if (starts.length === 0 && copying === 0) await emitter.checkpoint(options.isLastTable ? 'run' : 'table')
+      else if (copying > 0) await emitter.checkpointOwn(client)
+      else await emitter.checkpoint('chunk')
       // Progress saves are serialized: chunks finish in any order with several workers.
       saving = saving.then(async () => {
         cursor.done.push(start)

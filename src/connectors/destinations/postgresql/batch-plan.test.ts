@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest'
+import type { DestinationRecord } from '../destination.js'
+import { planBatch } from './batch-plan.js'
+
+let offset = 0
+function record(table: string, op: 'c' | 'u' | 'd' | 't', row: Record<string, unknown> | null, key: Record<string, unknown> | null = row && { id: row.id }): DestinationRecord {
+  return {
+    topic: `p.public.${table}`,
+    partition: 0,
+    offset: offset++,
+    key,
+    value: { before: op === 'd' ? row : null, after: op === 'd' || op === 't' ? null : row, source: { table, lsn: 1, ts_ms: 2 }, op },
+    valueSchema: null,
+  }
+}
+
+describe('planBatch', () => {
+  it('keeps the last event per key and splits upserts from deletes', () => {
+    const steps = planBatch(
+      [record('a', 'c', { id: 1, v: 1 }), record('a', 'u', { id: 1, v: 2 }), record('a', 'c', { id: 2, v: 1 }), record('a', 'd', { id: 2, v: 1 }), record('a', 'd', { id: 3 })],
+      'upsert',
+    )
+    expect(steps.map((s) => [s.kind, s.kind === 'truncate' ? null : s.rows])).toEqual([
+      ['upsert', [{ id: 1, v: 2 }]],
+      ['delete', [{ id: 2 }, { id: 3 }]],
+    ])
+  })
+
+  it('skips tombstones and applies what came before a truncate first', () => {
+    const tombstone = { ...record('a', 'd', { id: 1 }), value: null }
+    const steps = planBatch([record('a', 'c', { id: 1 }), tombstone, record('a', 't', null), record('a', 'c', { id: 2 })], 'upsert')
+    expect(steps.map((s) => s.kind)).toEqual(['upsert', 'truncate', 'upsert'])
+  })
+
+  it('appends keyless tables and every table in insert mode, with the change position', () => {
+    const keyless = planBatch([record('k', 'c', { at: 1 }, null), record('k', 'c', { at: 1 }, null)], 'upsert')
+    expect(keyless).toHaveLength(1)
+    expect(keyless[0].kind).toBe('append')
+    const inserted = planBatch([record('a', 'c', { id: 1 }), record('a', 'd', { id: 1 })], 'insert')
+    expect(inserted[0].kind === 'append' && inserted[0].rows.map((r) => [r.__op, r.id])).toEqual([['c', 1], ['d', 1]])
+  })
+
+  it('keeps tables apart and composite keys distinct', () => {
+    const steps = planBatch(
+      [record('a', 'c', { x: 1, y: 2 }, { x: 1, y: 2 }), record('a', 'c', { x: 1, y: 3 }, { x: 1, y: 3 }), record('b', 'c', { id: 1 })],
+      'upsert',
+    )
+    expect(steps.map((s) => [s.table, s.kind === 'truncate' ? 0 : s.rows.length])).toEqual([['a', 2], ['b', 1]])
+  })
+
+  it('fills an unchanged TOASTed value from an earlier event of the batch, and leaves it out otherwise', () => {
+    const P = '__debezium_unavailable_value'
+    const steps = planBatch([record('a', 'c', { id: 1, body: 'big', n: 1 }), record('a', 'u', { id: 1, body: P, n: 2 }), record('a', 'u', { id: 2, body: P, n: 2 })], 'upsert')
+    expect(steps.map((s) => s.kind !== 'truncate' && s.rows)).toEqual([[{ id: 1, body: 'big', n: 2 }], [{ id: 2, n: 2 }]])
+  })
+})

@@ -1,0 +1,125 @@
+/**
+ * Turns a batch of change records into set-based steps per target table (pure; no I/O). Within a table, the last
+ * event per key wins, so one statement per kind applies the whole batch and the result equals applying the events
+ * one by one in order. A truncate splits the batch: what came before it is applied, then the table is emptied.
+ * (A truncate carries no key: the writer empties a keyed table and appends a `t` row to an append-layout one.)
+ * An unchanged TOASTed column arrives as Debezium's placeholder: it is left out of that row's upsert, so the target
+ * keeps its value (rows are grouped by the columns they carry, one statement per group, usually one).
+ * Keyless tables, and every table in `insert` mode, get append steps carrying the change's log position, which is
+ * their primary key, so a redelivered batch inserts nothing twice.
+ */
+import type { DestinationRecord } from '../destination.js'
+import { RecordError } from '../destination.js'
+
+export type Step =
+  | { kind: 'upsert'; table: string; keyColumns: string[]; rows: Array<Record<string, unknown>>; records: DestinationRecord[] }
+  | { kind: 'delete'; table: string; keyColumns: string[]; rows: Array<Record<string, unknown>>; records: DestinationRecord[] }
+  | { kind: 'append'; table: string; rows: Array<Record<string, unknown>>; records: DestinationRecord[] }
+  | { kind: 'truncate'; table: string; records: DestinationRecord[] }
+
+/** Columns an append-layout table has besides the source's. */
+export const APPEND_COLUMNS: Record<string, string> = {
+  __op: 'text',
+  __source_lsn: 'bigint',
+  __source_ts_ms: 'bigint',
+  __partition: 'integer',
+  __offset: 'bigint',
+}
+
+export function targetTable(record: DestinationRecord): string {
+  return record.value?.source?.table ?? record.topic.slice(record.topic.lastIndexOf('.') + 1)
+}
+
+/** Debezium's `unavailable.value.placeholder`, as text and as base64 bytes. */
+const UNAVAILABLE = new Set(['__debezium_unavailable_value', Buffer.from('__debezium_unavailable_value').toString('base64')])
+
+function isUnavailable(value: unknown): boolean {
+  return typeof value === 'string' ? UNAVAILABLE.has(value) : Array.isArray(value) && value.length === 1 && UNAVAILABLE.has(value[0])
+}
+
+interface Latest {
+  record: DestinationRecord
+  /** The row to write: the after image (placeholders filled from an earlier event of the batch), or the key. */
+  row: Record<string, unknown>
+}
+
+/** The upsert rows, placeholders removed, grouped by the set of columns they carry. */
+function upsertGroups(latest: Latest[]): Array<{ rows: Array<Record<string, unknown>>; records: DestinationRecord[] }> {
+  const groups = new Map<string, { rows: Array<Record<string, unknown>>; records: DestinationRecord[] }>()
+  for (const { record: r, row: full } of latest) {
+    const row: Record<string, unknown> = {}
+    for (const [k, v] of Object.entries(full)) if (!isUnavailable(v)) row[k] = v
+    const signature = Object.keys(row).join('\u0000')
+    let group = groups.get(signature)
+    if (!group) groups.set(signature, (group = { rows: [], records: [] }))
+    group.rows.push(row)
+    group.records.push(r)
+  }
+  return [...groups.values()]
+}
+
+function appendRow(record: DestinationRecord): Record<string, unknown> {
+  const value = record.value!
+  return {
+    ...(value.after ?? value.before ?? {}),
+    __op: value.op,
+    __source_lsn: value.source?.lsn ?? null,
+    __source_ts_ms: value.source?.ts_ms ?? null,
+    __partition: record.partition,
+    __offset: record.offset,
+  }
+}
+
+interface Pending {
+  keyColumns: string[]
+  latest: Map<string, Latest>
+  appends: DestinationRecord[]
+}
+
+export function planBatch(records: readonly DestinationRecord[], mode: 'upsert' | 'insert'): Step[] {
+  const steps: Step[] = []
+  const pending = new Map<string, Pending>()
+
+  const flush = (table: string) => {
+    const p = pending.get(table)
+    if (!p) return
+    pending.delete(table)
+    if (p.appends.length) steps.push({ kind: 'append', table, rows: p.appends.map(appendRow), records: p.appends })
+    const upserts = [...p.latest.values()].filter((l) => l.record.value!.op !== 'd')
+    const deletes = [...p.latest.values()].filter((l) => l.record.value!.op === 'd').map((l) => l.record)
+    for (const group of upsertGroups(upserts)) steps.push({ kind: 'upsert', table, keyColumns: p.keyColumns, ...group })
+    if (deletes.length) steps.push({ kind: 'delete', table, keyColumns: p.keyColumns, rows: deletes.map((r) => ({ ...r.key })), records: deletes })
+  }
+
+  for (const record of records) {
+    const value = record.value
+    if (value === null) continue // tombstone: the delete before it did the work
+    const table = targetTable(record)
+    if (value.op === 't') {
+      flush(table)
+      steps.push({ kind: 'truncate', table, records: [record] })
+      continue
+    }
+    const keyed = mode === 'upsert' && record.key !== null && Object.keys(record.key).length > 0
+    if (keyed && value.op !== 'd' && !value.after) throw new RecordError(`a ${value.op} event without an after image`)
+    let p = pending.get(table)
+    if (!p) {
+      p = { keyColumns: keyed ? Object.keys(record.key!) : [], latest: new Map(), appends: [] }
+      pending.set(table, p)
+    }
+    if (keyed) {
+      const id = JSON.stringify(p.keyColumns.map((c) => record.key![c]))
+      const before = p.latest.get(id)
+      let row: Record<string, unknown> = { ...record.key }
+      if (value.op !== 'd') {
+        row = { ...value.after, ...record.key }
+        // An unchanged TOASTed value an earlier event of this batch carried must survive the collapse.
+        if (before && before.record.value!.op !== 'd') for (const [k, v] of Object.entries(row)) if (isUnavailable(v) && k in before.row) row[k] = before.row[k]
+      }
+      p.latest.set(id, { record, row })
+    }
+    else p.appends.push(record)
+  }
+  for (const table of [...pending.keys()]) flush(table)
+  return steps
+}

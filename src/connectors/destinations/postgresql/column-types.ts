@@ -1,0 +1,65 @@
+/**
+ * Chooses PostgreSQL column types for new target columns: from the envelope's Connect schema when the source wrote
+ * one, otherwise from the JSON values seen (numbers become numeric, which takes integers and decimals alike).
+ * Values keep Debezium's JSON representation (temporal values as epoch numbers, decimals as strings or base64), so a
+ * replay of the topic writes the same values again.
+ */
+
+const CONNECT_TYPES: Record<string, string> = {
+  int8: 'smallint',
+  int16: 'smallint',
+  int32: 'integer',
+  int64: 'bigint',
+  float32: 'real',
+  float64: 'double precision',
+  boolean: 'boolean',
+  string: 'text',
+  bytes: 'text',
+  array: 'jsonb',
+  map: 'jsonb',
+  struct: 'jsonb',
+}
+
+interface FieldSchema {
+  field?: string
+  type?: string
+  name?: string
+  fields?: FieldSchema[]
+}
+
+/** Column → type from an envelope schema's `after` (or `before`) struct; empty when there is no schema. */
+export function typesFromSchema(valueSchema: unknown): Map<string, string> {
+  const out = new Map<string, string>()
+  const envelope = valueSchema as FieldSchema | null
+  const row = envelope?.fields?.find((f) => f.field === 'after') ?? envelope?.fields?.find((f) => f.field === 'before')
+  for (const field of row?.fields ?? []) {
+    if (!field.field || !field.type) continue
+    out.set(field.field, field.name === 'io.debezium.data.Json' ? 'jsonb' : (CONNECT_TYPES[field.type] ?? 'text'))
+  }
+  return out
+}
+
+export function typeFromValue(value: unknown): string | undefined {
+  if (value === null || value === undefined) return undefined
+  if (typeof value === 'boolean') return 'boolean'
+  // Schemaless JSON cannot tell an integer column from a decimal one whose first values happened to be whole.
+  if (typeof value === 'number') return 'numeric'
+  if (typeof value === 'object') return 'jsonb'
+  return 'text'
+}
+
+/** Types for `columns`, from the schema when known, else from the first non-null value in `rows`. */
+export function chooseTypes(columns: Iterable<string>, rows: ReadonlyArray<Record<string, unknown>>, valueSchema: unknown): Map<string, string> {
+  const fromSchema = typesFromSchema(valueSchema)
+  const out = new Map<string, string>()
+  for (const column of columns) {
+    let type = fromSchema.get(column)
+    for (let i = 0; type === undefined && i < rows.length; i++) type = typeFromValue(rows[i][column])
+    out.set(column, type ?? 'text')
+  }
+  return out
+}
+
+export function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`
+}

@@ -1,0 +1,64 @@
+/**
+ * The `postgresql` destination's configuration keys (Streamkap / Debezium JDBC sink names, with the spellings
+ * Streamkap clients send as aliases). Served by `GET /destinations/connectors?connector_code=postgresql`.
+ */
+import type { ConfigProperty, ConnectorSpec } from '../../connector-spec.js'
+
+const p = (prop: ConfigProperty): ConfigProperty => prop
+
+export const POSTGRESQL_DESTINATION_SPEC: ConnectorSpec = {
+  code: 'postgresql',
+  displayName: 'PostgreSQL',
+  kind: 'destination',
+  properties: [
+    p({ name: 'database.hostname', displayName: 'Hostname', description: 'Target PostgreSQL host name or IP address.', type: 'string', required: true, aliases: ['database.hostname.user.defined'] }),
+    p({ name: 'database.port', displayName: 'Port', description: 'Target PostgreSQL port.', type: 'int', required: false, default: 5432, min: 1, max: 65535, aliases: ['database.port.user.defined'] }),
+    p({ name: 'database.user', displayName: 'Username', description: 'A role that may create tables in the target schema and write to them.', type: 'string', required: true, aliases: ['connection.username', 'database.username.user.defined'] }),
+    p({ name: 'database.password', displayName: 'Password', description: 'Password of that role.', type: 'password', required: true, secret: true, aliases: ['connection.password'] }),
+    p({ name: 'database.dbname', displayName: 'Database', description: 'The target database.', type: 'string', required: true, aliases: ['database.database.user.defined'] }),
+    p({ name: 'database.sslmode', displayName: 'SSL mode', description: 'disable or require (TLS without certificate verification).', type: 'enum', values: ['disable', 'prefer', 'require'], required: false, default: 'prefer' }),
+    p({ name: 'schema', displayName: 'Schema', description: 'Schema of the target tables (created when missing); tables are named after the source tables.', type: 'string', required: false, default: 'public', aliases: ['table.name.prefix', 'schema.user.defined'] }),
+    p({ name: 'insert.mode', displayName: 'Insert mode', description: 'upsert: one row per key, the latest wins. insert: append every change with __op, __source_lsn and __source_ts_ms columns.', type: 'enum', values: ['upsert', 'insert'], required: false, default: 'upsert', aliases: ['insert_mode', 'insert.mode.user.defined'] }),
+    p({ name: 'delete.mode', displayName: 'Delete mode', description: 'delete: remove the row. soft: keep it and set __deleted = true.', type: 'enum', values: ['delete', 'soft'], required: false, default: 'delete', aliases: ['delete_mode', 'delete.mode.user.defined'] }),
+    p({ name: 'schema.evolution', displayName: 'Schema evolution', description: 'basic: create tables and add new columns. none: tables must exist; unknown columns are dropped.', type: 'enum', values: ['basic', 'none'], required: false, default: 'basic', aliases: ['schema_evolution', 'schema.evolution.user.defined'] }),
+    p({ name: 'batch.size', displayName: 'Batch size', description: 'Change events applied per statement set.', type: 'int', required: false, default: 1000, min: 1, max: 50_000, aliases: ['consumer.override.max.poll.records'], advanced: true }),
+    p({ name: 'tasks.max', displayName: 'Tasks', description: 'Streamkap setting, accepted for compatibility (one task per pipeline).', type: 'int', required: false, default: 1, min: 1, ignored: true, advanced: true }),
+  ],
+  check(config) {
+    const schema = config.schema
+    if (typeof schema === 'string' && !/^[A-Za-z_][A-Za-z0-9_$]{0,62}$/.test(schema)) {
+      return [{ key: 'schema', msg: 'must be a plain identifier (letters, digits, _ and $, up to 63 characters)' }]
+    }
+    return []
+  },
+}
+
+export interface PostgresqlDestinationConfig {
+  host: string
+  port: number
+  user: string
+  password: string
+  database: string
+  ssl: boolean
+  schema: string
+  insertMode: 'upsert' | 'insert'
+  deleteMode: 'delete' | 'soft'
+  evolve: boolean
+  batchSize: number
+}
+
+export function readConfig(config: Readonly<Record<string, unknown>>): PostgresqlDestinationConfig {
+  return {
+    host: String(config['database.hostname']),
+    port: Number(config['database.port'] ?? 5432),
+    user: String(config['database.user']),
+    password: String(config['database.password'] ?? ''),
+    database: String(config['database.dbname']),
+    ssl: config['database.sslmode'] === 'require',
+    schema: String(config.schema ?? 'public'),
+    insertMode: config['insert.mode'] === 'insert' ? 'insert' : 'upsert',
+    deleteMode: config['delete.mode'] === 'soft' ? 'soft' : 'delete',
+    evolve: config['schema.evolution'] !== 'none',
+    batchSize: Number(config['batch.size'] ?? 1000),
+  }
+}

@@ -1,0 +1,194 @@
+/**
+ * Destination use cases: create, list, read, update, delete, lifecycle. Validation happens before anything is
+ * written; secrets are sealed before they reach the store; the runtime is told after the store has the new state and
+ * owns `connector_status` from then on. A destination used by a pipeline cannot be deleted (409): deleting the
+ * pipeline first is an explicit decision to stop that delivery.
+ */
+import { isUniqueViolation } from '../../store/db.js'
+import type { DestinationListQuery, DestinationRepository, DestinationRow } from '../../store/destination-repository.js'
+import type { PipelineRepository } from '../../store/pipeline-repository.js'
+import { newId } from '../../util/ids.js'
+import type { SecretBox } from '../../util/secret-box.js'
+import { ConflictError, InvalidInputError, NotFoundError } from '../errors.js'
+import { type ConnectorConfig, normalizeConfig } from '../sources/config-validation.js'
+import type { ConnectorStatus, DesiredState, TaskStatuses } from '../sources/source.js'
+import type { DeliveryRuntime, Destination, DestinationCatalog } from './destination.js'
+
+export interface DestinationInput {
+  name: string
+  connector: string
+  config: Record<string, unknown>
+  createdFrom?: string
+  desiredState?: DesiredState
+  tags?: string[] | null
+  kcClusterId?: string | null
+}
+
+export interface DestinationListFilter extends Omit<DestinationListQuery, 'offset' | 'limit'> {
+  page: number
+  pageSize: number
+}
+
+export interface DestinationServiceDeps {
+  repo: DestinationRepository
+  pipelines: PipelineRepository
+  catalog: DestinationCatalog
+  secrets: SecretBox
+  runtime: () => DeliveryRuntime
+  now?: () => number
+}
+
+export function createDestinationService(deps: DestinationServiceDeps) {
+  const now = deps.now ?? Date.now
+
+  function secretKeys(connector: string): Set<string> {
+    const spec = deps.catalog.destinationSpec(connector)
+    return new Set(spec?.properties.filter((p) => p.secret).map((p) => p.name) ?? [])
+  }
+
+  function seal(connector: string, config: ConnectorConfig): string {
+    const secret = secretKeys(connector)
+    return JSON.stringify(
+      Object.fromEntries(Object.entries(config).map(([k, v]) => [k, secret.has(k) && typeof v === 'string' ? deps.secrets.encrypt(v) : v])),
+    )
+  }
+
+  function toDestination(row: DestinationRow): Destination {
+    const stored = JSON.parse(row.config) as ConnectorConfig
+    return {
+      id: row.id,
+      name: row.name,
+      connector: row.connector,
+      config: Object.fromEntries(Object.entries(stored).map(([k, v]) => [k, typeof v === 'string' ? deps.secrets.decrypt(v) : v])),
+      desiredState: row.desired_state as DesiredState,
+      connectorStatus: row.connector_status as ConnectorStatus,
+      statusReason: row.status_reason,
+      taskStatuses: JSON.parse(row.task_statuses) as TaskStatuses,
+      tags: JSON.parse(row.tags) as string[],
+      createdFrom: row.created_from,
+      kcClusterId: row.kc_cluster_id,
+      createdAt: row.created_at,
+      updatedAt: row.updated_at,
+    }
+  }
+
+  function specFor(connector: string) {
+    const spec = deps.catalog.destinationSpec(connector)
+    if (!spec) {
+      const known = deps.catalog.destinationSpecs().map((s) => `'${s.code}'`).join(', ')
+      throw InvalidInputError.of(['body', 'connector'], `Value error, unknown destination connector; known: ${known}`, connector)
+    }
+    return spec
+  }
+
+  async function getRow(id: string): Promise<DestinationRow> {
+    const row = await deps.repo.get(id)
+    if (!row) throw new NotFoundError('destination', id)
+    return row
+  }
+
+  const duplicate = (name: string) => new ConflictError(`A destination named ${JSON.stringify(name)} already exists`)
+
+  async function assertNameFree(name: string, exceptId?: string): Promise<void> {
+    const other = await deps.repo.getByName(name)
+    if (other && other.id !== exceptId) throw duplicate(name)
+  }
+
+  return {
+    async create(input: DestinationInput): Promise<Destination> {
+      const spec = specFor(input.connector)
+      const id = newId(now())
+      const config = normalizeConfig(spec, input.config, { entityId: id })
+      await assertNameFree(input.name)
+      const at = new Date(now()).toISOString()
+      const row: DestinationRow = {
+        id,
+        name: input.name,
+        connector: spec.code,
+        config: seal(spec.code, config),
+        desired_state: input.desiredState ?? 'Active',
+        connector_status: 'Active',
+        status_reason: null,
+        task_statuses: '{}',
+        tags: JSON.stringify(input.tags ?? []),
+        created_from: input.createdFrom ?? 'api',
+        kc_cluster_id: input.kcClusterId ?? null,
+        created_at: at,
+        updated_at: at,
+      }
+      try {
+        await deps.repo.insert(row)
+      } catch (err) {
+        if (isUniqueViolation(err)) throw duplicate(input.name)
+        throw err
+      }
+      await deps.runtime().reconcile(id)
+      return this.get(id)
+    },
+
+    async get(id: string): Promise<Destination> {
+      return toDestination(await getRow(id))
+    },
+
+    async find(id: string): Promise<Destination | undefined> {
+      const row = await deps.repo.get(id)
+      return row ? toDestination(row) : undefined
+    },
+
+    async all(): Promise<Destination[]> {
+      return (await deps.repo.all()).map(toDestination)
+    },
+
+    async list(filter: DestinationListFilter): Promise<{ destinations: Destination[]; total: number }> {
+      const { page, pageSize, ...query } = filter
+      const { rows, total } = await deps.repo.list({ ...query, offset: (page - 1) * pageSize, limit: pageSize })
+      return { destinations: rows.map(toDestination), total }
+    },
+
+    async update(id: string, input: DestinationInput): Promise<Destination> {
+      const current = toDestination(await getRow(id))
+      if (input.connector !== current.connector) {
+        throw InvalidInputError.of(['body', 'connector'], 'Value error, the connector of a destination cannot change', input.connector)
+      }
+      const spec = specFor(current.connector)
+      const config = normalizeConfig(spec, input.config, { entityId: id, existing: current.config })
+      await assertNameFree(input.name, id)
+      const changes: Partial<DestinationRow> = { name: input.name, config: seal(spec.code, config), updated_at: new Date(now()).toISOString() }
+      if (input.tags !== undefined && input.tags !== null) changes.tags = JSON.stringify(input.tags)
+      if (input.desiredState) changes.desired_state = input.desiredState
+      if (input.kcClusterId !== undefined) changes.kc_cluster_id = input.kcClusterId
+      try {
+        await deps.repo.update(id, changes)
+      } catch (err) {
+        if (isUniqueViolation(err)) throw duplicate(input.name)
+        throw err
+      }
+      await deps.runtime().reconcile(id)
+      return this.get(id)
+    },
+
+    async delete(id: string): Promise<Destination> {
+      const destination = toDestination(await getRow(id))
+      const used = await deps.pipelines.forDestination(id)
+      if (used.length > 0) {
+        throw new ConflictError(`Destination ${id} is used by pipeline(s) ${used.map((p) => p.id).join(', ')}; delete them first`)
+      }
+      await deps.runtime().removeDestination(id)
+      await deps.repo.delete(id)
+      return destination
+    },
+
+    /** Lifecycle actions; `restart` also stops the running tasks first (new connections, offsets reloaded). */
+    async setDesiredState(id: string, desiredState: DesiredState, restart = false): Promise<Destination> {
+      await getRow(id)
+      await deps.repo.update(id, { desired_state: desiredState, updated_at: new Date(now()).toISOString() })
+      if (restart) await deps.runtime().restart(id)
+      else await deps.runtime().reconcile(id)
+      return this.get(id)
+    },
+
+    secretKeys,
+  }
+}
+
+export type DestinationService = ReturnType<typeof createDestinationService>

@@ -1,0 +1,228 @@
+/**
+ * One pipeline's delivery loop: reads the pipeline's topics from its consumer group's committed offsets, hands
+ * batches to the destination writer, and commits the offsets only after the writer resolved (at-least-once: a crash
+ * between the two redelivers a batch the idempotent writer absorbs). Idle, it long-polls the log (`waitForAppend`)
+ * and re-lists the source's topics every few seconds so new tables are picked up. Backpressure: at most two batches
+ * are in memory — the one being applied and the next, read and decoded meanwhile; a small batch may linger for more
+ * records when the destination asks for it (`lingerMs`).
+ *
+ * A batch the destination rejects for its content (RecordError) is bisected until the poisoned records are found;
+ * those go to the destination's dead-letter topic with the error in Kafka Connect's `__connect.errors.*` headers and
+ * delivery goes on. Any other error ends the loop; the task retries it with backoff from the committed offsets.
+ */
+import { decodeRecord } from '../connectors/destinations/decode-record.js'
+import { type DestinationRecord, type DestinationWriter, RecordError, deadLetterTopic } from '../connectors/destinations/destination.js'
+import type { TaskLogger } from '../connectors/source.js'
+import type { AppendRecord, LogRecord, TopicLog } from '../log/topic-log.js'
+
+export interface DeliveryMetrics {
+  /** Source commit → destination apply of the newest record of the last batch, in ms. */
+  latencyMs: number | null
+  recordsApplied: number
+  recordsDeadLettered: number
+  lastAppliedAtMs: number | null
+}
+
+export function newDeliveryMetrics(): DeliveryMetrics {
+  return { latencyMs: null, recordsApplied: 0, recordsDeadLettered: 0, lastAppliedAtMs: null }
+}
+
+export interface DeliveryOptions {
+  pipelineId: string
+  destinationId: string
+  group: string
+  log: TopicLog
+  writer: DestinationWriter
+  batchSize: number
+  /** When a poll finds fewer than `batchSize` records, wait up to this long for more before writing (0: never). */
+  lingerMs?: number
+  topics(): Promise<string[]>
+  metrics: DeliveryMetrics
+  logger: TaskLogger
+  signal: AbortSignal
+  /** Called once the first poll succeeded: the writer is open and the log readable. */
+  onRunning(): void
+}
+
+const TOPIC_REFRESH_MS = 2_000
+
+interface Failure {
+  raw: LogRecord
+  error: Error
+}
+
+type Item = { raw: LogRecord; decoded: DestinationRecord }
+
+const key = (topic: string, partition: number) => `${topic}\u0000${partition}`
+
+export async function runDelivery(o: DeliveryOptions): Promise<void> {
+  let positions = new Map<string, number>()
+  for (const c of await o.log.committedOffsets(o.group)) positions.set(key(c.topic, c.partition), c.offset)
+  await o.log.createTopic(deadLetterTopic(o.destinationId))
+  let running = false
+  let topics: string[] = []
+  let topicsAt = 0
+  let rotation = 0
+  // Running once the destination took a batch (or there is nothing to deliver): not merely once it was opened.
+  const markRunning = () => {
+    if (running) return
+    running = true
+    o.onRunning()
+  }
+  const nextPoll = async (from: Map<string, number>): Promise<Polled> => {
+    if (Date.now() - topicsAt >= TOPIC_REFRESH_MS) {
+      topics = await o.topics()
+      topicsAt = Date.now()
+    }
+    return poll(o, topics, from, rotation++)
+  }
+
+  /** Kafka's linger: a small batch waits (up to `lingerMs`) for more records, so a trickle is sent in fewer writes. */
+  const linger = async (polled: Polled): Promise<Polled> => {
+    const deadline = Date.now() + (o.lingerMs ?? 0)
+    while (polled.count < o.batchSize && Date.now() < deadline && !o.signal.aborted) {
+      await waitForAppends(o, topics, deadline - Date.now(), null)
+      polled = await poll(o, topics, positions, rotation - 1)
+    }
+    return polled
+  }
+
+  let polling = nextPoll(positions)
+  while (!o.signal.aborted) {
+    let polled = await polling
+    if (polled.count > 0 && polled.count < o.batchSize && (o.lingerMs ?? 0) > 0) polled = await linger(polled)
+    if (polled.count === 0) {
+      markRunning()
+      await waitForData(o, topics, positions)
+      polling = nextPoll(positions)
+      continue
+    }
+    // Read and decode the next batch while the destination applies this one.
+    const ahead = new Map(positions)
+    for (const [k, offset] of polled.consumed) ahead.set(k, offset)
+    polling = nextPoll(ahead)
+    polling.catch(() => undefined) // awaited next turn; a failure of this batch must not leave it unhandled
+    await deliver(o, polled)
+    await o.log.commitOffsets(o.group, [...polled.consumed].map(([k, offset]) => {
+      const [topic, partition] = k.split('\u0000')
+      return { topic, partition: Number(partition), offset }
+    }))
+    positions = ahead
+    markRunning()
+  }
+}
+
+interface Polled {
+  items: Item[]
+  /** Records that are not Debezium change events: dead-lettered as they are. */
+  undecodable: Failure[]
+  count: number
+  consumed: Map<string, number>
+}
+
+async function partitionsOf(log: TopicLog, topic: string): Promise<number> {
+  return (await log.getTopic(topic))?.partitions ?? 0
+}
+
+/** Up to `batchSize` records from the topics, starting at a rotating topic so a busy one cannot starve the rest. */
+async function poll(o: DeliveryOptions, topics: string[], positions: Map<string, number>, rotation: number): Promise<Polled> {
+  const polled: Polled = { items: [], undecodable: [], count: 0, consumed: new Map() }
+  for (let i = 0; i < topics.length && polled.count < o.batchSize; i++) {
+    const topic = topics[(i + rotation) % topics.length]
+    const partitions = await partitionsOf(o.log, topic)
+    for (let p = 0; p < partitions && polled.count < o.batchSize; p++) {
+      const from = positions.get(key(topic, p)) ?? 0
+      const records = await o.log.read(topic, p, from, { maxRecords: o.batchSize - polled.count })
+      if (records.length === 0) continue
+      for (const raw of records) {
+        try {
+          polled.items.push({ raw, decoded: decodeRecord(raw) })
+        } catch (err) {
+          polled.undecodable.push({ raw, error: err as Error })
+        }
+      }
+      polled.count += records.length
+      polled.consumed.set(key(topic, p), records[records.length - 1].offset + 1)
+    }
+  }
+  return polled
+}
+
+/** Resolves on the next append to any of the topics, after the refresh interval, or on abort. */
+function waitForData(o: DeliveryOptions, topics: string[], positions: Map<string, number>): Promise<void> {
+  return waitForAppends(o, topics, TOPIC_REFRESH_MS, positions)
+}
+
+/**
+ * Resolves on the next append to any of the topics, after `timeoutMs`, or on abort. With `positions`, resolves at
+ * once if a partition already has records beyond them (an append between a poll and this wait would not wake it).
+ */
+async function waitForAppends(o: DeliveryOptions, topics: string[], timeoutMs: number, positions: Map<string, number> | null): Promise<void> {
+  const wake = new AbortController()
+  const onAbort = () => wake.abort()
+  o.signal.addEventListener('abort', onAbort, { once: true })
+  const timer = setTimeout(() => wake.abort(), timeoutMs)
+  try {
+    const waits = topics.map((t) => o.log.waitForAppend(t, wake.signal).catch(() => undefined))
+    for (const topic of positions ? topics : []) {
+      const partitions = await partitionsOf(o.log, topic)
+      for (let p = 0; p < partitions; p++) {
+        if ((await o.log.offsets(topic, p)).latest > (positions?.get(key(topic, p)) ?? 0)) return
+      }
+    }
+    await Promise.race([...waits, new Promise<void>((resolve) => wake.signal.addEventListener('abort', () => resolve(), { once: true }))])
+  } finally {
+    clearTimeout(timer)
+    wake.abort()
+    o.signal.removeEventListener('abort', onAbort)
+  }
+}
+
+async function deliver(o: DeliveryOptions, polled: Polled): Promise<void> {
+  const { items } = polled
+  const failures = [...polled.undecodable]
+  failures.push(...(await applyIsolating(o, items)))
+  if (failures.length) {
+    await o.log.append(failures.map((f) => deadLetter(o, f)))
+    o.metrics.recordsDeadLettered += failures.length
+    o.logger.warn({ pipeline_id: o.pipelineId, count: failures.length, error: failures[0].error.message }, 'records sent to the dead-letter topic')
+  }
+  const now = Date.now()
+  let newest = 0
+  for (const { decoded } of items) newest = Math.max(newest, Number(decoded.value?.source?.ts_ms ?? 0))
+  o.metrics.recordsApplied += items.length - (failures.length - polled.undecodable.length)
+  o.metrics.lastAppliedAtMs = now
+  if (newest > 0) o.metrics.latencyMs = Math.max(0, now - newest)
+}
+
+/** Applies the items; on a RecordError splits them in halves (in order) until the rejected ones are isolated. */
+async function applyIsolating(o: DeliveryOptions, items: Item[]): Promise<Failure[]> {
+  if (items.length === 0) return []
+  try {
+    await o.writer.write(items.map((i) => i.decoded), o.signal)
+    return []
+  } catch (err) {
+    if (!(err instanceof RecordError)) throw err
+    if (items.length === 1 || !err.isolate) return items.map((i) => ({ raw: i.raw, error: err }))
+    const middle = Math.ceil(items.length / 2)
+    return [...(await applyIsolating(o, items.slice(0, middle))), ...(await applyIsolating(o, items.slice(middle)))]
+  }
+}
+
+function deadLetter(o: DeliveryOptions, f: Failure): AppendRecord {
+  return {
+    topic: deadLetterTopic(o.destinationId),
+    key: f.raw.key,
+    value: f.raw.value,
+    headers: {
+      ...f.raw.headers,
+      '__connect.errors.topic': f.raw.topic,
+      '__connect.errors.partition': String(f.raw.partition),
+      '__connect.errors.offset': String(f.raw.offset),
+      '__connect.errors.connector.name': `destination_${o.destinationId}`,
+      '__connect.errors.pipeline.id': o.pipelineId,
+      '__connect.errors.exception.class.name': f.error.name,
+      '__connect.errors.exception.message': f.error.message,
+    },
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * Helpers for the destination suites: a PostgreSQL destination and a pipeline created through the API, and the
+ * destination-equals-source check (the target keeps Debezium's JSON types, so integers come back as bigint: the
+ * comparison casts them).
+ */
+import type { ApiClient } from '../../harness/api-client.js'
+import type { TestPostgres } from '../../harness/postgres.js'
+import { waitFor } from '../../harness/wait-for.js'
+import { tableRows } from '../../harness/workload.js'
+
+let counter = 0
+
+export function pgDestinationConfig(pg: TestPostgres, database: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    'database.hostname': '127.0.0.1',
+    'database.port': pg.port,
+    'database.user': pg.user,
+    'database.password': pg.password,
+    'database.dbname': database,
+    ...overrides,
+  }
+}
+
+export async function createDestination(api: ApiClient, config: Record<string, unknown>): Promise<string> {
+  const res = await api.request('POST', '/destinations', { name: `dst-${process.pid}-${++counter}`, connector: 'postgresql', config })
+  if (res.status !== 200) throw new Error(`create destination: ${res.status} ${JSON.stringify(res.body)}`)
+  return res.body.id as string
+}
+
+export async function createPipeline(api: ApiClient, sourceId: string, destinationId: string, topics?: string[]): Promise<string> {
+  const res = await api.request('POST', '/pipelines', {
+    name: `pipe-${process.pid}-${++counter}`,
+    source: { id: sourceId, topics },
+    destination: { id: destinationId },
+  })
+  if (res.status !== 200) throw new Error(`create pipeline: ${res.status} ${JSON.stringify(res.body)}`)
+  return res.body.id as string
+}
+
+/** The workload table's rows in the target, shaped like the source's. */
+export async function targetRows(pg: TestPostgres, database: string, table: string): Promise<Array<Record<string, unknown>>> {
+  try {
+    const sql = `SELECT id::int AS id, version::int AS version, payload FROM public.${table} ORDER BY id`
+    return (await pg.query(sql, [], database)).rows
+  } catch (err) {
+    if ((err as { code?: string }).code === '42P01') return [] // not created yet
+    throw err
+  }
+}
+
+/** Waits until the target table equals the source table row for row, and returns the rows. */
+export async function waitForEqualTables(options: {
+  source: TestPostgres
+  target: TestPostgres
+  database: string
+  table: string
+  timeoutMs?: number
+}): Promise<Array<Record<string, unknown>>> {
+  const expected = await tableRows(options.source, options.table)
+  await waitFor(
+    async () => {
+      const rows = await targetRows(options.target, options.database, options.table)
+      return { same: JSON.stringify(rows) === JSON.stringify(expected), target: rows.length, source: expected.length }
+    },
+    (v) => v.same,
+    { timeoutMs: options.timeoutMs ?? 120_000, intervalMs: 200, message: `target ${options.table} equals source` },
+  )
+  return expected
+}

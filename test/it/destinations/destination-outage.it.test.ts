@@ -1,0 +1,56 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type ApiClient, adminClient } from '../../harness/api-client.js'
+import { type TestPostgres, startPostgres } from '../../harness/postgres.js'
+import { type TestSluice, startTestSluice } from '../../harness/sluice.js'
+import { createSource, pgSourceConfig, waitForStatus } from '../../harness/sources.js'
+import { waitFor } from '../../harness/wait-for.js'
+import { createWorkloadTable, startWorkload } from '../../harness/workload.js'
+import { createDestination, createPipeline, pgDestinationConfig, waitForEqualTables } from './delivery-helpers.js'
+
+describe('a destination that is down for a while', () => {
+  let source: TestPostgres
+  let target: TestPostgres
+  let t: TestSluice
+  let api: ApiClient
+
+  beforeAll(async () => {
+    ;[source, target] = await Promise.all([startPostgres(), startPostgres()])
+    await target.createDatabase('target')
+    await createWorkloadTable(source, 'accounts')
+    await source.query("INSERT INTO accounts SELECT g, 1, 'seed' || g FROM generate_series(1, 1000) g")
+    t = await startTestSluice()
+    api = adminClient(t)
+  })
+  afterAll(async () => {
+    await t?.stop()
+    await Promise.all([source?.destroy(), target?.destroy()])
+  })
+
+  it('reports Broken with the reason while down, then catches up with nothing lost', async () => {
+    const sourceId = await createSource(api, pgSourceConfig(source, { 'snapshot.mode': 'initial' }))
+    const destinationId = await createDestination(api, pgDestinationConfig(target, 'target', { 'batch.size': 100 }))
+    await createPipeline(api, sourceId, destinationId)
+    await waitForStatus(api, sourceId, 'Active')
+    await waitForEqualTables({ source, target, database: 'target', table: 'accounts' })
+
+    await target.stop()
+    const workload = startWorkload(source, { table: 'accounts', workers: 2, transactionsPerWorker: 150, maxOpsPerTransaction: 4 })
+    const broken = await waitFor(
+      async () => (await api.request('GET', `/destinations/${destinationId}`)).body.result[0],
+      (d: any) => d.connector_status === 'Broken',
+      { timeoutMs: 60_000, message: 'destination Broken while its server is down' },
+    )
+    expect(broken.status_reason).toEqual(expect.any(String))
+    expect(broken.task_statuses['0'].state).toBe('FAILED')
+    await workload.done
+    expect(workload.changes.filter((c) => c.op === 'd').length).toBeGreaterThan(0)
+
+    await target.start()
+    await waitForEqualTables({ source, target, database: 'target', table: 'accounts' })
+    await waitFor(
+      async () => (await api.request('GET', `/destinations/${destinationId}`)).body.result[0].connector_status,
+      (s) => s === 'Active',
+      { timeoutMs: 60_000, message: 'destination Active again' },
+    )
+  })
+})
