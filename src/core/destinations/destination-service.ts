@@ -9,9 +9,10 @@ import type { DestinationListQuery, DestinationRepository, DestinationRow } from
 import type { PipelineRepository } from '../../store/pipeline-repository.js'
 import { newId } from '../../util/ids.js'
 import type { SecretBox } from '../../util/secret-box.js'
+import { entityFromRow, sealConfig, secretKeysOf } from '../connector-entity.js'
 import { ConflictError, InvalidInputError, NotFoundError } from '../errors.js'
 import { type ConnectorConfig, normalizeConfig } from '../sources/config-validation.js'
-import type { ConnectorStatus, DesiredState, TaskStatuses } from '../sources/source.js'
+import type { DesiredState } from '../sources/source.js'
 import type { DeliveryRuntime, Destination, DestinationCatalog } from './destination.js'
 
 export interface DestinationInput {
@@ -41,36 +42,9 @@ export interface DestinationServiceDeps {
 export function createDestinationService(deps: DestinationServiceDeps) {
   const now = deps.now ?? Date.now
 
-  function secretKeys(connector: string): Set<string> {
-    const spec = deps.catalog.destinationSpec(connector)
-    return new Set(spec?.properties.filter((p) => p.secret).map((p) => p.name) ?? [])
-  }
-
-  function seal(connector: string, config: ConnectorConfig): string {
-    const secret = secretKeys(connector)
-    return JSON.stringify(
-      Object.fromEntries(Object.entries(config).map(([k, v]) => [k, secret.has(k) && typeof v === 'string' ? deps.secrets.encrypt(v) : v])),
-    )
-  }
-
-  function toDestination(row: DestinationRow): Destination {
-    const stored = JSON.parse(row.config) as ConnectorConfig
-    return {
-      id: row.id,
-      name: row.name,
-      connector: row.connector,
-      config: Object.fromEntries(Object.entries(stored).map(([k, v]) => [k, typeof v === 'string' ? deps.secrets.decrypt(v) : v])),
-      desiredState: row.desired_state as DesiredState,
-      connectorStatus: row.connector_status as ConnectorStatus,
-      statusReason: row.status_reason,
-      taskStatuses: JSON.parse(row.task_statuses) as TaskStatuses,
-      tags: JSON.parse(row.tags) as string[],
-      createdFrom: row.created_from,
-      kcClusterId: row.kc_cluster_id,
-      createdAt: row.created_at,
-      updatedAt: row.updated_at,
-    }
-  }
+  const secretKeys = (connector: string): Set<string> => secretKeysOf(deps.catalog.destinationSpec(connector))
+  const seal = (connector: string, config: ConnectorConfig): string => sealConfig(config, secretKeys(connector), deps.secrets)
+  const toDestination = (row: DestinationRow): Destination => entityFromRow(row, deps.secrets)
 
   function specFor(connector: string) {
     const spec = deps.catalog.destinationSpec(connector)

@@ -1,23 +1,8 @@
 /** The destination entity: the same lifecycle fields as a source (Streamkap's Destination shape). */
 import type { ConnectorSpec } from '../../connectors/connector-spec.js'
-import type { ConnectorConfig } from '../sources/config-validation.js'
-import type { ConnectorStatus, DesiredState, TaskStatuses } from '../sources/source.js'
+import type { ConnectorEntity } from '../connector-entity.js'
 
-export interface Destination {
-  id: string
-  name: string
-  connector: string
-  config: ConnectorConfig
-  desiredState: DesiredState
-  connectorStatus: ConnectorStatus
-  statusReason: string | null
-  taskStatuses: TaskStatuses
-  tags: string[]
-  createdFrom: string
-  kcClusterId: string | null
-  createdAt: string
-  updatedAt: string
-}
+export type Destination = ConnectorEntity
 
 export interface DestinationCatalog {
   destinationSpecs(): readonly ConnectorSpec[]

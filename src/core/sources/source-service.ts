@@ -7,10 +7,11 @@ import { isUniqueViolation } from '../../store/db.js'
 import type { SourceListQuery, SourceRepository, SourceRow } from '../../store/source-repository.js'
 import { newId } from '../../util/ids.js'
 import type { SecretBox } from '../../util/secret-box.js'
+import { entityFromRow, sealConfig, secretKeysOf } from '../connector-entity.js'
 import { ConflictError, InvalidInputError, NotFoundError } from '../errors.js'
 import type { CleanupReport, ConnectorCatalog, SourceRuntime } from '../ports.js'
 import { type ConnectorConfig, normalizeConfig } from './config-validation.js'
-import type { ConnectorStatus, DesiredState, Source, TaskStatuses } from './source.js'
+import type { DesiredState, Source } from './source.js'
 
 export interface SourceInput {
   name: string
@@ -38,44 +39,9 @@ export interface SourceServiceDeps {
 export function createSourceService(deps: SourceServiceDeps) {
   const now = deps.now ?? Date.now
 
-  function secretKeys(connector: string): Set<string> {
-    const spec = deps.catalog.sourceSpec(connector)
-    return new Set(spec?.properties.filter((p) => p.secret).map((p) => p.name) ?? [])
-  }
-
-  function seal(connector: string, config: ConnectorConfig): string {
-    const secret = secretKeys(connector)
-    const sealed = Object.fromEntries(
-      Object.entries(config).map(([k, v]) => [k, secret.has(k) && typeof v === 'string' ? deps.secrets.encrypt(v) : v]),
-    )
-    return JSON.stringify(sealed)
-  }
-
-  /**
-   * `decrypt: false` leaves secrets sealed, for listings that will redact them anyway: decrypting every listed
-   * source's password was a measurable share of `GET /sources` (bench/http-sources.bench.ts).
-   */
-  function toSource(row: SourceRow, decrypt = true): Source {
-    const stored = JSON.parse(row.config) as ConnectorConfig
-    const config = decrypt
-      ? Object.fromEntries(Object.entries(stored).map(([k, v]) => [k, typeof v === 'string' ? deps.secrets.decrypt(v) : v]))
-      : stored
-    return {
-      id: row.id,
-      name: row.name,
-      connector: row.connector,
-      config,
-      desiredState: row.desired_state as DesiredState,
-      connectorStatus: row.connector_status as ConnectorStatus,
-      statusReason: row.status_reason,
-      taskStatuses: JSON.parse(row.task_statuses) as TaskStatuses,
-      tags: JSON.parse(row.tags) as string[],
-      createdFrom: row.created_from,
-      kcClusterId: row.kc_cluster_id,
-      createdAt: row.created_at,
-      updatedAt: row.updated_at,
-    }
-  }
+  const secretKeys = (connector: string): Set<string> => secretKeysOf(deps.catalog.sourceSpec(connector))
+  const seal = (connector: string, config: ConnectorConfig): string => sealConfig(config, secretKeys(connector), deps.secrets)
+  const toSource = (row: SourceRow, decrypt = true): Source => entityFromRow(row, deps.secrets, decrypt)
 
   function specFor(connector: string) {
     const spec = deps.catalog.sourceSpec(connector)
