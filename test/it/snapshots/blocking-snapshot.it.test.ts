@@ -1,15 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { adminClient, type ApiClient } from '../../harness/api-client.js'
-import { type TestPostgres, startPostgres } from '../../harness/postgres.js'
-import { type TestSluice, startTestSluice } from '../../harness/sluice.js'
+import { describe, expect, it } from 'vitest'
+import type { ApiClient } from '../../harness/api-client.js'
+import type { TestPostgres } from '../../harness/postgres.js'
+import { latestRun, useSourceEnvironment } from '../../harness/source-environment.js'
 import { createSource, pgSourceConfig, topicOf, waitForStatus } from '../../harness/sources.js'
 import { changeEvents, readTopic, rebuildTable } from '../../harness/topic-reader.js'
 import { waitFor } from '../../harness/wait-for.js'
 import { createWorkloadTable, missingChanges, startWorkload, tableRows } from '../../harness/workload.js'
-
-async function latestRun(api: ApiClient, id: string): Promise<any> {
-  return (await api.request('GET', `/sources/${id}/snapshots`)).body.result[0]
-}
 
 async function expectRebuildEquals(api: ApiClient, pg: TestPostgres, id: string, table: string): Promise<void> {
   const expected = await tableRows(pg, table)
@@ -18,12 +14,7 @@ async function expectRebuildEquals(api: ApiClient, pg: TestPostgres, id: string,
 }
 
 describe('blocking snapshots', () => {
-  let pg: TestPostgres
-  let t: TestSluice
-  let api: ApiClient
-
-  beforeAll(async () => {
-    pg = await startPostgres()
+  const env = useSourceEnvironment(async (pg) => {
     await createWorkloadTable(pg, 'accounts')
     await pg.query("INSERT INTO accounts SELECT g, 1, repeat('x', 100) || g FROM generate_series(1, 30000) g")
     await pg.query('CREATE TABLE events (kind text NOT NULL)')
@@ -32,15 +23,10 @@ describe('blocking snapshots', () => {
       await pg.query(`CREATE TABLE ${big} (id int PRIMARY KEY, payload text NOT NULL)`)
       await pg.query(`INSERT INTO ${big} SELECT g, repeat('y', 150) FROM generate_series(1, 300000) g`)
     }
-    t = await startTestSluice()
-    api = adminClient(t)
-  })
-  afterAll(async () => {
-    await t?.stop()
-    await pg?.destroy()
   })
 
   it('pauses streaming, reads keyed and keyless tables under one snapshot, resumes, and loses nothing', async () => {
+    const { pg, api } = env
     const id = await createSource(api, pgSourceConfig(pg, { 'table.include.list': 'public.accounts,public.events' }))
     await waitForStatus(api, id, 'Active')
     const workload = startWorkload(pg, { table: 'accounts', workers: 2, maxOpsPerTransaction: 5 })
@@ -69,6 +55,7 @@ describe('blocking snapshots', () => {
   })
 
   it('rejects filters and surrogate keys, unknown tables, and a second snapshot while one runs', async () => {
+    const { pg, api } = env
     const id = await createSource(api, pgSourceConfig(pg, { 'table.include.list': 'public.accounts' }))
     await waitForStatus(api, id, 'Active')
     const filters = await api.request('POST', '/sources/snapshot', { source_id: id, snapshot_type: 'blocking', additional_conditions: [{ data_collection: 'public.accounts', filter: 'id > 1' }], surrogate_key: 'id' })
@@ -82,6 +69,7 @@ describe('blocking snapshots', () => {
   })
 
   it('stop_blocking_snapshot: cancels at once, restarts the connector, streaming resumes, nothing lost', async () => {
+    const { pg, api } = env
     const id = await createSource(api, pgSourceConfig(pg, { 'table.include.list': 'public.accounts,public.big_a' }))
     await waitForStatus(api, id, 'Active')
     const workload = startWorkload(pg, { table: 'accounts', workers: 2, maxOpsPerTransaction: 3 })
@@ -109,6 +97,7 @@ describe('blocking snapshots', () => {
   })
 
   it('stop_blocking_snapshot with topic_names cancels only those tables; the others complete', async () => {
+    const { pg, api } = env
     const id = await createSource(api, pgSourceConfig(pg, { 'table.include.list': 'public.big_a,public.big_b' }))
     await waitForStatus(api, id, 'Active')
     await api.request('POST', '/sources/execute_blocking_snapshot', { source_id: id, topic_names: [topicOf(id, 'big_a'), topicOf(id, 'big_b')] })
@@ -125,6 +114,7 @@ describe('blocking snapshots', () => {
   })
 
   it('answers the seed endpoint\'s error cases with the documented shapes', async () => {
+    const { t, api } = env
     const missing = await api.request('POST', '/sources/stop_blocking_snapshot', {})
     expect(missing.status).toBe(422)
     expect(missing.body.detail[0]).toMatchObject({ type: 'missing', loc: ['body', 'source_id'], msg: 'Field required' })

@@ -1,36 +1,20 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { adminClient, type ApiClient } from '../../harness/api-client.js'
-import { type TestPostgres, startPostgres } from '../../harness/postgres.js'
-import { type TestSluice, startTestSluice } from '../../harness/sluice.js'
+import { describe, expect, it } from 'vitest'
+import { latestRun, useSourceEnvironment } from '../../harness/source-environment.js'
 import { createSource, pgSourceConfig, topicOf, waitForStatus } from '../../harness/sources.js'
 import { changeEvents, readTopic, rebuildTable } from '../../harness/topic-reader.js'
 import { waitFor } from '../../harness/wait-for.js'
 import { createWorkloadTable, startWorkload, tableRows } from '../../harness/workload.js'
 
-async function latestRun(api: ApiClient, id: string): Promise<any> {
-  return (await api.request('GET', `/sources/${id}/snapshots`)).body.result[0]
-}
-
 describe('incremental snapshots', () => {
-  let pg: TestPostgres
-  let t: TestSluice
-  let api: ApiClient
-
-  beforeAll(async () => {
-    pg = await startPostgres()
+  const env = useSourceEnvironment(async (pg) => {
     await createWorkloadTable(pg, 'accounts')
     await pg.query("INSERT INTO accounts SELECT g, 1, 'seed' || g FROM generate_series(1, 20000) g")
     await pg.query('CREATE TABLE lines (order_id int, line int, sku text NOT NULL, PRIMARY KEY (order_id, line))')
     await pg.query("INSERT INTO lines SELECT o, l, 'sku-' || o || '-' || l FROM generate_series(1, 1500) o, generate_series(1, 4) l")
-    t = await startTestSluice()
-    api = adminClient(t)
-  })
-  afterAll(async () => {
-    await t?.stop()
-    await pg?.destroy()
   })
 
   it('reads chunks between watermarks while writes go on; streaming never pauses; the rebuilt table equals the source', async () => {
+    const { pg, api } = env
     const id = await createSource(api, pgSourceConfig(pg, { 'table.include.list': 'public.accounts', 'incremental.snapshot.chunk.size': 500 }))
     await waitForStatus(api, id, 'Active')
     const workload = startWorkload(pg, { table: 'accounts', workers: 2, maxOpsPerTransaction: 4 })
@@ -47,6 +31,7 @@ describe('incremental snapshots', () => {
   })
 
   it('supports composite keys and filters, and refuses unsafe filters without running them', async () => {
+    const { pg, api } = env
     const id = await createSource(api, pgSourceConfig(pg, { 'table.include.list': 'public.lines', 'incremental.snapshot.chunk.size': 256 }))
     await waitForStatus(api, id, 'Active')
     const unsafe = await api.request('POST', '/sources/snapshot', { source_id: id, additional_conditions: [{ data_collection: 'public.lines', filter: 'order_id > 0; DROP TABLE lines' }] })

@@ -1,32 +1,20 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { adminClient, type ApiClient } from '../../harness/api-client.js'
-import { type TestPostgres, startPostgres } from '../../harness/postgres.js'
-import { type TestSluice, startTestSluice } from '../../harness/sluice.js'
+import { describe, expect, it } from 'vitest'
+import { useSourceEnvironment } from '../../harness/source-environment.js'
 import { createSource, pgSourceConfig, topicOf, waitForStatus } from '../../harness/sources.js'
 import { changeEvents, readTopic, rebuildTable } from '../../harness/topic-reader.js'
 import { waitFor } from '../../harness/wait-for.js'
 import { createWorkloadTable, startWorkload, tableRows } from '../../harness/workload.js'
 
 describe('initial snapshot', () => {
-  let pg: TestPostgres
-  let t: TestSluice
-  let api: ApiClient
-
-  beforeAll(async () => {
-    pg = await startPostgres()
+  const env = useSourceEnvironment(async (pg) => {
     await createWorkloadTable(pg, 'accounts')
     await pg.query("INSERT INTO accounts SELECT g, 1, repeat('x', 100) || g FROM generate_series(1, 20000) g")
     await pg.query('CREATE TABLE events (at timestamptz NOT NULL DEFAULT now(), kind text)')
     await pg.query("INSERT INTO events (kind) SELECT 'k' || g FROM generate_series(1, 3000) g")
-    t = await startTestSluice()
-    api = adminClient(t)
-  })
-  afterAll(async () => {
-    await t?.stop()
-    await pg?.destroy()
   })
 
   it('reads every table consistently while writes go on, then streams from the slot point: the rebuilt table equals the source', async () => {
+    const { pg, api } = env
     const workload = startWorkload(pg, { table: 'accounts', workers: 2, maxOpsPerTransaction: 5 })
     const id = await createSource(api, pgSourceConfig(pg, { 'snapshot.mode': 'initial' }))
     await waitForStatus(api, id, 'Active')
