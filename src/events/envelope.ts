@@ -29,6 +29,15 @@ interface CompiledTable {
   /** `{"schema":…,"payload":` by record name (the topic prefix is per event, not per table). */
   valueSchemas: Map<string, Buffer>
   keySchemas: Map<string, Buffer>
+  sourceNames: SourceNames | null
+}
+
+interface SourceNames {
+  dbName: string
+  schemaName: string
+  tableName: string
+  db: string
+  table: string
 }
 
 const compiled = new WeakMap<TableSchema, CompiledTable>()
@@ -61,7 +70,7 @@ export function encodeValue(event: ChangeEvent, options: EncodeValueOptions): Bu
   const payload =
     `{"before":${event.before ? table.row(event.before) : 'null'}` +
     `,"after":${event.after ? table.row(event.after) : 'null'}` +
-    `,"source":${sourceJson(event.source, version)}` +
+    `,"source":${sourceJson(event.source, version, table)}` +
     `,"transaction":${transactionJson(event.transaction)}` +
     `,"op":"${event.op}",${timestamps(event.processedAtUs)}}`
   if (!options.schemasEnable) return Buffer.from(payload)
@@ -88,28 +97,54 @@ function recordName(event: ChangeEvent): string {
   return `${event.source.name}.${event.table.schema}.${event.table.table}`
 }
 
-function sourceJson(source: SourceInfo, version: string): string {
+function sourceJson(source: SourceInfo, version: string, table: CompiledTable): string {
   // Incremental snapshot reads carry no position of their own (PostgresSourceInfoStructMaker).
   const incremental = source.snapshot === 'incremental'
-  const lastCommit = source.lastCommitLsn === null ? 'null' : `"${source.lastCommitLsn}"`
-  const lsn = source.lsn === null ? 'null' : `"${source.lsn}"`
-  const [tsMs, tsUs, tsNs] = timeParts(source.commitTimeUs)
+  const lastCommit = source.lastCommitLsn === null ? 'null' : `\\"${source.lastCommitLsn}\\"`
+  const lsn = source.lsn === null ? 'null' : `\\"${source.lsn}\\"`
+  const [tsMs, tsUs, tsNs] = commitTimeParts.get(source.commitTimeUs)
+  const cached = names(table, source)
   return (
     `${sourceHead(version, source.name)},"ts_ms":${tsMs},"snapshot":"${source.snapshot}"` +
-    `,"db":${jsonString(source.db)}` +
-    // `sequence` is itself a JSON array of decimal LSN strings, written into a string field.
-    `,"sequence":${jsonString(`[${lastCommit},${lsn}]`)},"ts_us":${tsUs},"ts_ns":${tsNs}` +
-    `,"schema":${jsonString(source.schema)},"table":${jsonString(source.table)}` +
+    cached.db +
+    // `sequence` is itself a JSON array of decimal LSN strings, written into a string field: the LSNs are digits,
+    // so its JSON string form is known without escaping it (the quotes inside become \").
+    `,"sequence":"[${lastCommit},${lsn}]","ts_us":${tsUs},"ts_ns":${tsNs}` +
+    cached.table +
     `,"txId":${incremental || source.txId === null ? 'null' : source.txId}` +
     `,"lsn":${incremental || source.lsn === null ? 'null' : source.lsn}` +
     `,"xmin":${incremental || source.xmin === null ? 'null' : source.xmin}}`
   )
 }
 
+/**
+ * `,"db":…` and `,"schema":…,"table":…` of the source block, kept on the compiled table: escaping the same three
+ * names for every event showed in profiles.
+ */
+function names(table: CompiledTable, source: SourceInfo): SourceNames {
+  let cached = table.sourceNames
+  if (cached === null || cached.dbName !== source.db || cached.schemaName !== source.schema ||
+    cached.tableName !== source.table) {
+    cached = {
+      dbName: source.db,
+      schemaName: source.schema,
+      tableName: source.table,
+      db: `,"db":${jsonString(source.db)}`,
+      table: `,"schema":${jsonString(source.schema)},"table":${jsonString(source.table)}`,
+    }
+    table.sourceNames = cached
+  }
+  return cached
+}
+
 // `{"version":…,"connector":"postgresql","name":…` rarely changes: one entry per version and topic prefix.
 const sourceHeads = new Map<string, string>()
 
+let lastHead: { version: string; name: string; head: string } | null = null
+
 function sourceHead(version: string, name: string): string {
+  // Nearly always the same as for the previous event: skip building the map key.
+  if (lastHead !== null && lastHead.version === version && lastHead.name === name) return lastHead.head
   const key = `${version}\u0000${name}`
   let head = sourceHeads.get(key)
   if (head === undefined) {
@@ -117,6 +152,7 @@ function sourceHead(version: string, name: string): string {
     head = `{"version":${jsonString(version)},"connector":"postgresql","name":${jsonString(name)}`
     sourceHeads.set(key, head)
   }
+  lastHead = { version, name, head }
   return head
 }
 
@@ -128,9 +164,30 @@ function transactionJson(transaction: ChangeEvent['transaction']): string {
   )
 }
 
+let lastProcessedUs: bigint | null = null
+let lastTimestamps = ''
+
 function timestamps(us: bigint): string {
-  const [ms, micros, ns] = timeParts(us)
-  return `"ts_ms":${ms},"ts_us":${micros},"ts_ns":${ns}`
+  // Events encoded in the same millisecond share their processing time (see ChangeMapper's clock).
+  if (us !== lastProcessedUs) {
+    const [ms, micros, ns] = timeParts(us)
+    lastTimestamps = `"ts_ms":${ms},"ts_us":${micros},"ts_ns":${ns}`
+    lastProcessedUs = us
+  }
+  return lastTimestamps
+}
+
+/** `timeParts` of the last commit time seen: every event of a transaction has the same one. */
+const commitTimeParts = {
+  us: null as bigint | null,
+  parts: ['', '', ''] as [string, string, string],
+  get(us: bigint): [string, string, string] {
+    if (us !== this.us) {
+      this.parts = timeParts(us)
+      this.us = us
+    }
+    return this.parts
+  },
 }
 
 /** ms (floored), µs and ns of a microsecond timestamp, as decimal text (string slicing beats number conversion). */
@@ -157,6 +214,7 @@ function compile(table: TableSchema): CompiledTable {
     keyFields,
     valueSchemas: new Map(),
     keySchemas: new Map(),
+    sourceNames: null,
   }
   compiled.set(table, entry)
   return entry

@@ -12,6 +12,13 @@ import type { AppendRecord, AppendResult } from '../topic-log.js'
 import type { Db } from './schema.js'
 import type { PartitionState, TopicRegistry, TopicState } from './topic-registry.js'
 
+/**
+ * Records per multi-row INSERT: one statement call per 100 rows instead of one per row saves better-sqlite3's
+ * per-call overhead and SQLite's per-statement work. Measured on appends of 5,000 records of ~600 bytes (64 MB
+ * checkpoint interval): 16.7 ms → 12.5 ms per append; 50 and 200 rows were no better than 100.
+ */
+const ROWS_PER_INSERT = 100
+
 interface PlannedRecord {
   topic: TopicState
   partition: PartitionState
@@ -32,12 +39,18 @@ interface PartitionChange {
 
 export class Appender {
   private readonly insertRecord
+  /** INSERT of ROWS_PER_INSERT records at once. */
+  private readonly insertRecords
   private readonly insertTimeIndex
 
   constructor(private readonly db: Db, private readonly registry: TopicRegistry) {
     this.insertRecord = db.prepare(
       'INSERT INTO records (topic_id, part, off, timestamp, size, key, value, headers) ' +
         'VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    )
+    this.insertRecords = db.prepare(
+      'INSERT INTO records (topic_id, part, off, timestamp, size, key, value, headers) VALUES ' +
+        Array.from({ length: ROWS_PER_INSERT }, () => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', '),
     )
     this.insertTimeIndex = db.prepare(
       'INSERT OR REPLACE INTO time_index (topic_id, part, base_offset, max_timestamp) VALUES (?, ?, ?, ?)',
@@ -67,7 +80,24 @@ export class Appender {
     }
 
     this.db.transaction(() => {
-      for (let i = 0; i < planned.length; i++) {
+      const whole = planned.length - (planned.length % ROWS_PER_INSERT)
+      const params: unknown[] = new Array(ROWS_PER_INSERT * 8)
+      for (let i = 0; i < whole; i += ROWS_PER_INSERT) {
+        for (let j = 0; j < ROWS_PER_INSERT; j++) {
+          const r = planned[i + j]
+          const p = j * 8
+          params[p] = r.topic.id
+          params[p + 1] = results[i + j].partition
+          params[p + 2] = results[i + j].offset
+          params[p + 3] = r.timestamp
+          params[p + 4] = r.size
+          params[p + 5] = r.key
+          params[p + 6] = r.value
+          params[p + 7] = r.headers
+        }
+        this.insertRecords.run(params)
+      }
+      for (let i = whole; i < planned.length; i++) {
         const r = planned[i]
         this.insertRecord.run(r.topic.id, results[i].partition, results[i].offset, r.timestamp, r.size, r.key,
           r.value, r.headers)

@@ -21,6 +21,8 @@ export type Db = Database.Database
 export type FsyncMode = 'always' | 'never'
 
 const SCHEMA_VERSION = 1
+/** Pages of WAL (4 KiB each) after which a commit checkpoints: 64 MiB. */
+const WAL_AUTOCHECKPOINT_PAGES = 16384
 
 // `part` and `off` are a record's partition and offset (PARTITION and OFFSET are SQL keywords).
 const SCHEMA = `
@@ -102,6 +104,12 @@ export function openLogDatabase(dir: string, fsync: FsyncMode): Db {
     db.pragma('journal_mode = WAL')
     db.pragma(`synchronous = ${fsync === 'always' ? 'FULL' : 'OFF'}`)
     db.pragma('cache_size = -65536')
+    // Checkpoint every 64 MB of WAL rather than SQLite's 4 MB: a checkpoint (copy to the database file plus two
+    // fsyncs) ran inside nearly every append of 5,000 change events. Measured on an append of 5,000 records of
+    // ~600 bytes: 24 ms → 15 ms. Crash safety is unchanged (the WAL is replayed on open, whatever its length); the
+    // size limit keeps the WAL file from staying larger than that after a checkpoint resets it.
+    db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`)
+    db.pragma(`journal_size_limit = ${WAL_AUTOCHECKPOINT_PAGES * 4096}`)
     db.pragma('temp_store = MEMORY')
     db.exec(SCHEMA)
     const row = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as

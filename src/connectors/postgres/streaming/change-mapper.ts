@@ -51,6 +51,30 @@ function keyOf(event: ChangeEvent, side: 'before' | 'after'): string | null {
 }
 
 /**
+ * Whether an update changed the primary key, as `keyOf` compares it. Most updates keep their key, and serializing
+ * both keys for every update showed in profiles, so primitive values are compared directly: equal values (`===`,
+ * NaN excepted) serialize alike, and two different strings, or two different finite numbers, never do. Anything
+ * else (bigint, objects, mixed types) falls back to comparing the serialized keys.
+ */
+function keyChanged(event: ChangeEvent): boolean {
+  const before = event.before
+  const after = event.after
+  const keys = event.table.keyColumns
+  if (!before || !after || keys.length === 0) return keyOf(event, 'before') !== keyOf(event, 'after')
+  for (const k of keys) {
+    const a = before[k]
+    const b = after[k]
+    if (a === b && !(typeof a === 'number' && Number.isNaN(a))) continue
+    const bothStrings = typeof a === 'string' && typeof b === 'string'
+    const bothFinite = typeof a === 'number' && typeof b === 'number' && Number.isFinite(a) && Number.isFinite(b)
+    if (!bothStrings && !bothFinite) return keyOf(event, 'before') !== keyOf(event, 'after')
+    // The serialized keys differ at this position, whatever the other columns hold.
+    return true
+  }
+  return false
+}
+
+/**
  * pgoutput marks an unchanged TOASTed column 'u' in the new tuple even under REPLICA IDENTITY FULL, where the old
  * tuple (which PostgreSQL detoasts for FULL) carries the value: take it from there, as Debezium does, so the `after`
  * image is complete whenever the server sent enough to make it so.
@@ -70,9 +94,32 @@ export function withOldToastValues(newTuple: TupleData, oldTuple: TupleData): Tu
  * schema, or null when the row fits.
  */
 export function relaxRequiredColumns(schema: TableSchema, row: Row): TableSchema | null {
+  // Runs for every row: look before allocating (a null in a required column is rare).
+  let any = false
+  for (const c of schema.columns) {
+    if (!c.optional && row[c.field] === null) {
+      any = true
+      break
+    }
+  }
+  if (!any) return null
   const nulls = schema.columns.filter((c) => !c.optional && row[c.field] === null)
   if (nulls.length === 0) return null
   return { ...schema, columns: schema.columns.map((c) => (nulls.includes(c) ? { ...c, optional: true } : c)) }
+}
+
+/** The wall clock in µs at ms resolution; one bigint per millisecond rather than one per event. */
+function millisecondClock(): () => bigint {
+  let lastMs = Number.NaN
+  let lastUs = 0n
+  return () => {
+    const ms = Date.now()
+    if (ms !== lastMs) {
+      lastUs = BigInt(ms) * 1000n
+      lastMs = ms
+    }
+    return lastUs
+  }
 }
 
 export class ChangeMapper {
@@ -81,7 +128,7 @@ export class ChangeMapper {
   constructor(
     private readonly config: PostgresSourceConfig,
     private registry: TypeRegistry,
-    private readonly now: () => bigint = () => BigInt(Date.now()) * 1000n,
+    private readonly now: () => bigint = millisecondClock(),
   ) {}
 
   /** Tables already defined keep their converters; relations defined from now on use the new registry. */
@@ -131,7 +178,7 @@ export class ChangeMapper {
         const after = message.oldTuple ? withOldToastValues(message.newTuple, message.oldTuple) : message.newTuple
         const update = this.change('u', message.relationId, old, after, message.oldTuple === undefined, lsn, tx)
         // A changed primary key is a delete of the old key and a create of the new one, as Debezium emits it.
-        if (update.event.before && keyOf(update.event, 'before') !== keyOf(update.event, 'after')) {
+        if (update.event.before && keyChanged(update.event)) {
           const remove = { ...update.event, op: 'd' as const, after: null }
           const create = { ...update.event, op: 'c' as const, before: null }
           return [{ topic: update.topic, event: remove }, { topic: update.topic, event: create }]
@@ -154,10 +201,8 @@ export class ChangeMapper {
     if (!table) throw new Error(`pgoutput sent a change for relation ${relationId} before its Relation message`)
     const beforeRow = before ? this.row(table, before, beforeIsKeyOnly) : null
     const afterRow = after ? this.row(table, after, false) : null
-    for (const row of [afterRow, beforeIsKeyOnly ? null : beforeRow]) {
-      const relaxed = row ? relaxRequiredColumns(table.tableSchema, row) : null
-      if (relaxed) table.tableSchema = relaxed
-    }
+    if (afterRow) this.relax(table, afterRow)
+    if (beforeRow && !beforeIsKeyOnly) this.relax(table, beforeRow)
     const event: ChangeEvent = {
       op,
       table: table.tableSchema,
@@ -167,6 +212,11 @@ export class ChangeMapper {
       processedAtUs: this.now(),
     }
     return { topic: table.topic, event }
+  }
+
+  private relax(table: MappedTable, row: Row): void {
+    const relaxed = relaxRequiredColumns(table.tableSchema, row)
+    if (relaxed) table.tableSchema = relaxed
   }
 
   /**

@@ -14,7 +14,7 @@
  * never vanish.
  */
 import type { ChangeEvent } from '../../../events/change-event.js'
-import { encodeKey, encodeTombstoneKey, encodeValue } from '../../../events/envelope.js'
+import { encodeKey, encodeValue } from '../../../events/envelope.js'
 import type { AppendRecord, TopicLog } from '../../../log/topic-log.js'
 import type { OffsetStore, SourceMetrics, TaskLogger } from '../../source.js'
 import { decodePgOutput } from '../pgoutput/decoder.js'
@@ -245,7 +245,9 @@ class Streamer {
       const value = encodeValue(event, encodeOptions)
       this.pending.push({ topic, key, value, timestamp })
       if (event.op === 'd' && config.tombstonesOnDelete) {
-        this.pending.push({ topic, key: encodeTombstoneKey(event, keyOptions), value: null, timestamp })
+        // A delete's key is already the tombstone's key (encodeTombstoneKey of a delete encodes the same `before`
+        // row): share the bytes rather than encode them twice. Records' buffers are never written to.
+        this.pending.push({ topic, key, value: null, timestamp })
       }
       if (event.op === 'c') metrics.createEvents++
       else if (event.op === 'u') metrics.updateEvents++

@@ -47,7 +47,27 @@ export function stripTrailingZeros(value: ScaledDecimal): ScaledDecimal {
 
 /** Java's `BigInteger.toByteArray()` as base64. */
 export function unscaledToBase64(unscaled: bigint): string {
+  if (unscaled >= -SMALL_LIMIT && unscaled < SMALL_LIMIT) return smallToBase64(Number(unscaled))
   return twosComplementBytes(unscaled).toString('base64')
+}
+
+// Values of up to 6 bytes (|v| < 2^47, exact as doubles) are the common case for money and numeric(p, s) columns:
+// encode them with number arithmetic into one scratch buffer instead of bigint shifts and a new Buffer each.
+const SMALL_BYTES = 6
+const SMALL_LIMIT = 1n << BigInt(SMALL_BYTES * 8 - 1)
+/** SIGNED_LIMITS[n] = 2^(8n - 1): n bytes hold [-SIGNED_LIMITS[n], SIGNED_LIMITS[n]). */
+const SIGNED_LIMITS = Array.from({ length: SMALL_BYTES + 1 }, (_, n) => 2 ** (8 * n - 1))
+const scratch = Buffer.alloc(SMALL_BYTES)
+
+function smallToBase64(value: number): string {
+  let length = 1
+  while (value < -SIGNED_LIMITS[length] || value >= SIGNED_LIMITS[length]) length++
+  let v = value < 0 ? 2 ** (8 * length) + value : value
+  for (let i = length - 1; i >= 0; i--) {
+    scratch[i] = v % 256
+    v = Math.floor(v / 256)
+  }
+  return scratch.toString('base64', 0, length)
 }
 
 export function twosComplementBytes(value: bigint): Buffer {
