@@ -1,4 +1,7 @@
-/** Source rows: the entity, its desired state, and the status the runtime reports. */
+/**
+ * Source and destination rows (the same columns): the entity, its desired state, and the status the runtime reports.
+ * One implementation serves both tables.
+ */
 import type { Kysely } from 'kysely'
 import { createQueryCache } from './db.js'
 import type { Database, SourceTable } from './schema.js'
@@ -34,10 +37,19 @@ function filtersOf(query: Omit<SourceListQuery, 'sort' | 'sortDir' | 'offset' | 
 }
 
 export function createSourceRepository(db: Kysely<Database>) {
+  return createEntityRepository(db, 'sources')
+}
+
+/**
+ * `table` names `sources` or `destinations`; both are `SourceTable` rows, so the queries are typed against
+ * `sources` and run against either.
+ */
+export function createEntityRepository(db: Kysely<Database>, table: 'sources' | 'destinations') {
   const queries = createQueryCache(db)
+  const name = table as 'sources'
 
   function filtered(f: Filters) {
-    let q = db.selectFrom('sources')
+    let q = db.selectFrom(name)
     if (f.ids.length) q = q.where('id', 'in', f.ids)
     if (f.connectors.length) q = q.where('connector', 'in', f.connectors)
     if (f.statuses.length) q = q.where('connector_status', 'in', f.statuses)
@@ -48,24 +60,24 @@ export function createSourceRepository(db: Kysely<Database>) {
 
   return {
     async insert(row: SourceRow): Promise<void> {
-      await db.insertInto('sources').values(row).execute()
+      await db.insertInto(name).values(row).execute()
     },
     async update(id: string, changes: Partial<Omit<SourceRow, 'id'>>): Promise<void> {
-      await db.updateTable('sources').set(changes).where('id', '=', id).execute()
+      await db.updateTable(name).set(changes).where('id', '=', id).execute()
     },
     async get(id: string): Promise<SourceRow | undefined> {
-      return db.selectFrom('sources').selectAll().where('id', '=', id).executeTakeFirst()
+      return db.selectFrom(name).selectAll().where('id', '=', id).executeTakeFirst()
     },
-    async getByName(name: string): Promise<SourceRow | undefined> {
-      return db.selectFrom('sources').selectAll().where('name', '=', name).executeTakeFirst()
+    async getByName(entityName: string): Promise<SourceRow | undefined> {
+      return db.selectFrom(name).selectAll().where('name', '=', entityName).executeTakeFirst()
     },
     async delete(id: string): Promise<void> {
-      await db.deleteFrom('sources').where('id', '=', id).execute()
+      await db.deleteFrom(name).where('id', '=', id).execute()
     },
     async all(): Promise<SourceRow[]> {
-      return db.selectFrom('sources').selectAll().orderBy('created_at').execute()
+      return db.selectFrom(name).selectAll().orderBy('created_at').execute()
     },
-    /** The hot path of `GET /sources`: both queries are compiled once per filter shape (see createQueryCache). */
+    /** The hot path of `GET /sources` (and `/destinations`): both queries are compiled once per filter shape (see createQueryCache). */
     async list(query: SourceListQuery): Promise<{ rows: SourceRow[]; total: number }> {
       const f = filtersOf(query)
       const shape = `${f.ids.length},${f.connectors.length},${f.statuses.length},${f.pattern === null ? 0 : 1}`
@@ -75,10 +87,10 @@ export function createSourceRepository(db: Kysely<Database>) {
         const take = (n: number) => v.slice(at, (at += n)) as string[]
         return { ids: take(f.ids.length), connectors: take(f.connectors.length), statuses: take(f.statuses.length), pattern: f.pattern === null ? null : (v[at] as string) }
       }
-      const counted = await queries.rows(`sources.count:${shape}`, values, (v) =>
+      const counted = await queries.rows(`${table}.count:${shape}`, values, (v) =>
         filtered(rebuild(v)).select((eb) => eb.fn.countAll().as('n')),
       )
-      const rows = await queries.rows(`sources.page:${shape}:${query.sort}:${query.sortDir}`, [...values, query.offset, query.limit], (v) =>
+      const rows = await queries.rows(`${table}.page:${shape}:${query.sort}:${query.sortDir}`, [...values, query.offset, query.limit], (v) =>
         filtered(rebuild(v))
           .selectAll()
           .orderBy(query.sort, query.sortDir)
@@ -91,4 +103,4 @@ export function createSourceRepository(db: Kysely<Database>) {
   }
 }
 
-export type SourceRepository = ReturnType<typeof createSourceRepository>
+export type SourceRepository = ReturnType<typeof createEntityRepository>
