@@ -4,7 +4,9 @@
  */
 import type { ConnectorSpec } from '../connectors/connector-spec.js'
 import type { SourceTable } from '../store/schema.js'
+import { isUniqueViolation } from '../store/db.js'
 import type { SecretBox } from '../util/secret-box.js'
+import { ConflictError } from './errors.js'
 import type { ConnectorConfig } from './sources/config-validation.js'
 import type { ConnectorStatus, DesiredState, TaskStatuses } from './sources/source.js'
 
@@ -58,5 +60,62 @@ export function entityFromRow(row: SourceTable, secrets: SecretBox, decrypt = tr
     kcClusterId: row.kc_cluster_id,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
+  }
+}
+
+export interface NewEntityRow {
+  id: string
+  name: string
+  connector: string
+  sealedConfig: string
+  desiredState: DesiredState
+  /** What the entity reports before its runtime first says otherwise. */
+  initialStatus: ConnectorStatus
+  tags: string[] | null | undefined
+  createdFrom: string | undefined
+  kcClusterId: string | null | undefined
+  at: string
+}
+
+export function newEntityRow(input: NewEntityRow): SourceTable {
+  return {
+    id: input.id,
+    name: input.name,
+    connector: input.connector,
+    config: input.sealedConfig,
+    desired_state: input.desiredState,
+    connector_status: input.initialStatus,
+    status_reason: null,
+    task_statuses: '{}',
+    tags: JSON.stringify(input.tags ?? []),
+    created_from: input.createdFrom ?? 'api',
+    kc_cluster_id: input.kcClusterId ?? null,
+    created_at: input.at,
+    updated_at: input.at,
+  }
+}
+
+/** The 409 for a taken name, e.g. `A source named "x" already exists`. */
+export function duplicateName(kind: 'source' | 'destination', name: string): ConflictError {
+  return new ConflictError(`A ${kind} named ${JSON.stringify(name)} already exists`)
+}
+
+interface NamedRows {
+  getByName(name: string): Promise<{ id: string } | undefined>
+}
+
+/** Names are unique per kind; the unique index is the final word, this gives the friendly error first. */
+export async function assertNameFree(repo: NamedRows, kind: 'source' | 'destination', name: string, exceptId?: string): Promise<void> {
+  const other = await repo.getByName(name)
+  if (other && other.id !== exceptId) throw duplicateName(kind, name)
+}
+
+/** Runs a write; a unique-constraint violation (a concurrent create with the same name) becomes the same 409. */
+export async function withUniqueName<T>(kind: 'source' | 'destination', name: string, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write()
+  } catch (err) {
+    if (isUniqueViolation(err)) throw duplicateName(kind, name)
+    throw err
   }
 }

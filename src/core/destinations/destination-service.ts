@@ -4,12 +4,11 @@
  * owns `connector_status` from then on. A destination used by a pipeline cannot be deleted (409): deleting the
  * pipeline first is an explicit decision to stop that delivery.
  */
-import { isUniqueViolation } from '../../store/db.js'
 import type { DestinationListQuery, DestinationRepository, DestinationRow } from '../../store/destination-repository.js'
 import type { PipelineRepository } from '../../store/pipeline-repository.js'
 import { newId } from '../../util/ids.js'
 import type { SecretBox } from '../../util/secret-box.js'
-import { entityFromRow, sealConfig, secretKeysOf } from '../connector-entity.js'
+import { assertNameFree, entityFromRow, newEntityRow, sealConfig, secretKeysOf, withUniqueName } from '../connector-entity.js'
 import { ConflictError, InvalidInputError, NotFoundError } from '../errors.js'
 import { type ConnectorConfig, normalizeConfig } from '../sources/config-validation.js'
 import type { DesiredState } from '../sources/source.js'
@@ -61,41 +60,25 @@ export function createDestinationService(deps: DestinationServiceDeps) {
     return row
   }
 
-  const duplicate = (name: string) => new ConflictError(`A destination named ${JSON.stringify(name)} already exists`)
-
-  async function assertNameFree(name: string, exceptId?: string): Promise<void> {
-    const other = await deps.repo.getByName(name)
-    if (other && other.id !== exceptId) throw duplicate(name)
-  }
-
   return {
     async create(input: DestinationInput): Promise<Destination> {
       const spec = specFor(input.connector)
       const id = newId(now())
       const config = normalizeConfig(spec, input.config, { entityId: id })
-      await assertNameFree(input.name)
-      const at = new Date(now()).toISOString()
-      const row: DestinationRow = {
+      await assertNameFree(deps.repo, 'destination', input.name)
+      const row = newEntityRow({
         id,
         name: input.name,
         connector: spec.code,
-        config: seal(spec.code, config),
-        desired_state: input.desiredState ?? 'Active',
-        connector_status: 'Active',
-        status_reason: null,
-        task_statuses: '{}',
-        tags: JSON.stringify(input.tags ?? []),
-        created_from: input.createdFrom ?? 'api',
-        kc_cluster_id: input.kcClusterId ?? null,
-        created_at: at,
-        updated_at: at,
-      }
-      try {
-        await deps.repo.insert(row)
-      } catch (err) {
-        if (isUniqueViolation(err)) throw duplicate(input.name)
-        throw err
-      }
+        sealedConfig: seal(spec.code, config),
+        desiredState: input.desiredState ?? 'Active',
+        initialStatus: 'Active',
+        tags: input.tags,
+        createdFrom: input.createdFrom,
+        kcClusterId: input.kcClusterId,
+        at: new Date(now()).toISOString(),
+      })
+      await withUniqueName('destination', input.name, () => deps.repo.insert(row))
       await deps.runtime().reconcile(id)
       return this.get(id)
     },
@@ -126,17 +109,12 @@ export function createDestinationService(deps: DestinationServiceDeps) {
       }
       const spec = specFor(current.connector)
       const config = normalizeConfig(spec, input.config, { entityId: id, existing: current.config })
-      await assertNameFree(input.name, id)
+      await assertNameFree(deps.repo, 'destination', input.name, id)
       const changes: Partial<DestinationRow> = { name: input.name, config: seal(spec.code, config), updated_at: new Date(now()).toISOString() }
       if (input.tags !== undefined && input.tags !== null) changes.tags = JSON.stringify(input.tags)
       if (input.desiredState) changes.desired_state = input.desiredState
       if (input.kcClusterId !== undefined) changes.kc_cluster_id = input.kcClusterId
-      try {
-        await deps.repo.update(id, changes)
-      } catch (err) {
-        if (isUniqueViolation(err)) throw duplicate(input.name)
-        throw err
-      }
+      await withUniqueName('destination', input.name, () => deps.repo.update(id, changes))
       await deps.runtime().reconcile(id)
       return this.get(id)
     },

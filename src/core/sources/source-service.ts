@@ -3,12 +3,11 @@
  * request changes nothing); secrets are sealed before they reach the store; the runtime is told after the store has
  * the new state, and owns `connector_status` from then on.
  */
-import { isUniqueViolation } from '../../store/db.js'
 import type { SourceListQuery, SourceRepository, SourceRow } from '../../store/source-repository.js'
 import { newId } from '../../util/ids.js'
 import type { SecretBox } from '../../util/secret-box.js'
-import { entityFromRow, sealConfig, secretKeysOf } from '../connector-entity.js'
-import { ConflictError, InvalidInputError, NotFoundError } from '../errors.js'
+import { assertNameFree, entityFromRow, newEntityRow, sealConfig, secretKeysOf, withUniqueName } from '../connector-entity.js'
+import { InvalidInputError, NotFoundError } from '../errors.js'
 import type { CleanupReport, ConnectorCatalog, SourceRuntime } from '../ports.js'
 import { type ConnectorConfig, normalizeConfig } from './config-validation.js'
 import type { DesiredState, Source } from './source.js'
@@ -58,39 +57,25 @@ export function createSourceService(deps: SourceServiceDeps) {
     return row
   }
 
-  async function assertNameFree(name: string, exceptId?: string): Promise<void> {
-    const other = await deps.repo.getByName(name)
-    if (other && other.id !== exceptId) throw new ConflictError(`A source named ${JSON.stringify(name)} already exists`)
-  }
-
   return {
     async create(input: SourceInput): Promise<Source> {
       const spec = specFor(input.connector)
       const id = newId(now())
       const config = normalizeConfig(spec, input.config, { entityId: id })
-      await assertNameFree(input.name)
-      const at = new Date(now()).toISOString()
-      const row: SourceRow = {
+      await assertNameFree(deps.repo, 'source', input.name)
+      const row = newEntityRow({
         id,
         name: input.name,
         connector: spec.code,
-        config: seal(spec.code, config),
-        desired_state: input.desiredState ?? 'Active',
-        connector_status: 'Stopped',
-        status_reason: null,
-        task_statuses: '{}',
-        tags: JSON.stringify(input.tags ?? []),
-        created_from: input.createdFrom ?? 'api',
-        kc_cluster_id: input.kcClusterId ?? null,
-        created_at: at,
-        updated_at: at,
-      }
-      try {
-        await deps.repo.insert(row)
-      } catch (err) {
-        if (isUniqueViolation(err)) throw new ConflictError(`A source named ${JSON.stringify(input.name)} already exists`)
-        throw err
-      }
+        sealedConfig: seal(spec.code, config),
+        desiredState: input.desiredState ?? 'Active',
+        initialStatus: 'Stopped',
+        tags: input.tags,
+        createdFrom: input.createdFrom,
+        kcClusterId: input.kcClusterId,
+        at: new Date(now()).toISOString(),
+      })
+      await withUniqueName('source', input.name, () => deps.repo.insert(row))
       const source = toSource(row)
       await deps.runtime().reconcile(source)
       return this.get(id)
@@ -118,7 +103,7 @@ export function createSourceService(deps: SourceServiceDeps) {
       }
       const spec = specFor(current.connector)
       const config = normalizeConfig(spec, input.config, { entityId: id, existing: current.config })
-      await assertNameFree(input.name, id)
+      await assertNameFree(deps.repo, 'source', input.name, id)
       const changes: Partial<SourceRow> = {
         name: input.name,
         config: seal(spec.code, config),
@@ -127,12 +112,7 @@ export function createSourceService(deps: SourceServiceDeps) {
       if (input.tags !== undefined && input.tags !== null) changes.tags = JSON.stringify(input.tags)
       if (input.desiredState) changes.desired_state = input.desiredState
       if (input.kcClusterId !== undefined) changes.kc_cluster_id = input.kcClusterId
-      try {
-        await deps.repo.update(id, changes)
-      } catch (err) {
-        if (isUniqueViolation(err)) throw new ConflictError(`A source named ${JSON.stringify(input.name)} already exists`)
-        throw err
-      }
+      await withUniqueName('source', input.name, () => deps.repo.update(id, changes))
       const updated = await this.get(id)
       await deps.runtime().reconcile(updated)
       return this.get(id)
