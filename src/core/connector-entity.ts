@@ -6,7 +6,7 @@ import type { ConnectorSpec } from '../connectors/connector-spec.js'
 import type { SourceTable } from '../store/schema.js'
 import { isUniqueViolation } from '../store/db.js'
 import type { SecretBox } from '../util/secret-box.js'
-import { ConflictError } from './errors.js'
+import { ConflictError, InvalidInputError, NotFoundError } from './errors.js'
 import type { ConnectorConfig } from './sources/config-validation.js'
 import type { ConnectorStatus, DesiredState, TaskStatuses } from './sources/source.js'
 
@@ -118,4 +118,21 @@ export async function withUniqueName<T>(kind: 'source' | 'destination', name: st
     if (isUniqueViolation(err)) throw duplicateName(kind, name)
     throw err
   }
+}
+
+/** The connector spec for `code`, or a 422 on `body.connector` listing the known ones. */
+export function requireSpec(kind: 'source' | 'destination', code: string, specs: readonly ConnectorSpec[]): ConnectorSpec {
+  const spec = specs.find((s) => s.code === code)
+  if (!spec) {
+    const known = specs.map((s) => `'${s.code}'`).join(', ')
+    throw InvalidInputError.of(['body', 'connector'], `Value error, unknown ${kind} connector; known: ${known}`, code)
+  }
+  return spec
+}
+
+/** The stored row, or a 404. */
+export async function requireRow(repo: { get(id: string): Promise<SourceTable | undefined> }, kind: 'source' | 'destination', id: string): Promise<SourceTable> {
+  const row = await repo.get(id)
+  if (!row) throw new NotFoundError(kind, id)
+  return row
 }

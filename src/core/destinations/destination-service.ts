@@ -8,8 +8,8 @@ import type { DestinationListQuery, DestinationRepository, DestinationRow } from
 import type { PipelineRepository } from '../../store/pipeline-repository.js'
 import { newId } from '../../util/ids.js'
 import type { SecretBox } from '../../util/secret-box.js'
-import { assertNameFree, entityFromRow, newEntityRow, sealConfig, secretKeysOf, withUniqueName } from '../connector-entity.js'
-import { ConflictError, InvalidInputError, NotFoundError } from '../errors.js'
+import { assertNameFree, entityFromRow, newEntityRow, requireRow, requireSpec, sealConfig, secretKeysOf, withUniqueName } from '../connector-entity.js'
+import { ConflictError, InvalidInputError } from '../errors.js'
 import { type ConnectorConfig, normalizeConfig } from '../sources/config-validation.js'
 import type { DesiredState } from '../sources/source.js'
 import type { DeliveryRuntime, Destination, DestinationCatalog } from './destination.js'
@@ -45,20 +45,8 @@ export function createDestinationService(deps: DestinationServiceDeps) {
   const seal = (connector: string, config: ConnectorConfig): string => sealConfig(config, secretKeys(connector), deps.secrets)
   const toDestination = (row: DestinationRow): Destination => entityFromRow(row, deps.secrets)
 
-  function specFor(connector: string) {
-    const spec = deps.catalog.destinationSpec(connector)
-    if (!spec) {
-      const known = deps.catalog.destinationSpecs().map((s) => `'${s.code}'`).join(', ')
-      throw InvalidInputError.of(['body', 'connector'], `Value error, unknown destination connector; known: ${known}`, connector)
-    }
-    return spec
-  }
-
-  async function getRow(id: string): Promise<DestinationRow> {
-    const row = await deps.repo.get(id)
-    if (!row) throw new NotFoundError('destination', id)
-    return row
-  }
+  const specFor = (connector: string) => requireSpec('destination', connector, deps.catalog.destinationSpecs())
+  const getRow = (id: string): Promise<DestinationRow> => requireRow(deps.repo, 'destination', id)
 
   return {
     async create(input: DestinationInput): Promise<Destination> {

@@ -6,8 +6,8 @@
 import type { SourceListQuery, SourceRepository, SourceRow } from '../../store/source-repository.js'
 import { newId } from '../../util/ids.js'
 import type { SecretBox } from '../../util/secret-box.js'
-import { assertNameFree, entityFromRow, newEntityRow, sealConfig, secretKeysOf, withUniqueName } from '../connector-entity.js'
-import { InvalidInputError, NotFoundError } from '../errors.js'
+import { assertNameFree, entityFromRow, newEntityRow, requireRow, requireSpec, sealConfig, secretKeysOf, withUniqueName } from '../connector-entity.js'
+import { InvalidInputError } from '../errors.js'
 import type { CleanupReport, ConnectorCatalog, SourceRuntime } from '../ports.js'
 import { type ConnectorConfig, normalizeConfig } from './config-validation.js'
 import type { DesiredState, Source } from './source.js'
@@ -42,20 +42,8 @@ export function createSourceService(deps: SourceServiceDeps) {
   const seal = (connector: string, config: ConnectorConfig): string => sealConfig(config, secretKeys(connector), deps.secrets)
   const toSource = (row: SourceRow, decrypt = true): Source => entityFromRow(row, deps.secrets, decrypt)
 
-  function specFor(connector: string) {
-    const spec = deps.catalog.sourceSpec(connector)
-    if (!spec) {
-      const known = deps.catalog.sourceSpecs().map((s) => `'${s.code}'`).join(', ')
-      throw InvalidInputError.of(['body', 'connector'], `Value error, unknown source connector; known: ${known}`, connector)
-    }
-    return spec
-  }
-
-  async function getRow(id: string): Promise<SourceRow> {
-    const row = await deps.repo.get(id)
-    if (!row) throw new NotFoundError('source', id)
-    return row
-  }
+  const specFor = (connector: string) => requireSpec('source', connector, deps.catalog.sourceSpecs())
+  const getRow = (id: string): Promise<SourceRow> => requireRow(deps.repo, 'source', id)
 
   return {
     async create(input: SourceInput): Promise<Source> {
