@@ -19,7 +19,7 @@ import { createMetricsService } from './core/metrics/metrics-service.js'
 import { createDestinationsRoutes } from './api/routes/destinations/destinations-routes.js'
 import { createPipelinesRoutes } from './api/routes/pipelines/pipelines-routes.js'
 import { createDelivery } from './runtime/destination-wiring.js'
-import { createEmbeddedTopicLog } from './log/embedded/embedded-topic-log.js'
+import { createThreadedTopicLog } from './log/threaded/threaded-topic-log.js'
 import type { TopicLog } from './log/topic-log.js'
 import { createSupervisor, type Supervisor } from './runtime/supervisor.js'
 import { createCredentialRepository } from './store/credential-repository.js'
@@ -64,7 +64,7 @@ export async function startSluice(config: Readonly<Config>, options: StartOption
 
   const notifier = new SnapshotNotifier()
   const snapshotRepo = createSnapshotRepository(metadata.db)
-  const log = await createEmbeddedTopicLog({ dir: join(config.dataDir, 'log'), logger: logger.child({ part: 'log' }) })
+  const log = await createThreadedTopicLog({ dir: join(config.dataDir, 'log'), logger: logger.child({ part: 'log' }) })
   const sourceRepo = createSourceRepository(metadata.db)
   const supervisor = createSupervisor({
     log,

@@ -7,259 +7,268 @@ import { GroupNotFoundError, InvalidLogRequestError, LogClosedError, TopicExists
 import { partitionForKey } from '../partitioner.js'
 import { DEFAULT_TOPIC_CONFIG } from '../topic-config.js'
 import type { AppendRecord, TopicLog } from '../topic-log.js'
-import { createEmbeddedTopicLog } from './embedded-topic-log.js'
+import { createThreadedTopicLog } from '../threaded/threaded-topic-log.js'
+import { createEmbeddedTopicLog, type EmbeddedTopicLogOptions } from './embedded-topic-log.js'
 
-let dir: string
-let log: TopicLog
+// The same contract on the main thread (embedded) and on a worker thread (threaded, what Sluice runs).
+const implementations: Array<[string, (options: EmbeddedTopicLogOptions) => Promise<TopicLog>]> = [
+  ['embedded', createEmbeddedTopicLog],
+  ['threaded', createThreadedTopicLog],
+]
 
-beforeEach(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'sluice-log-'))
-  log = await createEmbeddedTopicLog({ dir, retentionCheckIntervalMs: 0 })
-})
+describe.each(implementations)('%s', (kind, create) => {
+  let dir: string
+  let log: TopicLog
 
-afterEach(async () => {
-  await log.close()
-  rmSync(dir, { recursive: true, force: true })
-})
-
-async function reopen(): Promise<void> {
-  await log.close()
-  log = await createEmbeddedTopicLog({ dir, retentionCheckIntervalMs: 0 })
-}
-
-const rec = (topic: string, key: string | null, value: string | null, extra: Partial<AppendRecord> = {}):
-  AppendRecord => ({
-  topic,
-  key: key === null ? null : Buffer.from(key),
-  value: value === null ? null : Buffer.from(value),
-  ...extra,
-})
-
-describe('embedded topic log: topics', () => {
-  it('creates with Kafka defaults, lists, gets, and treats a same-partition re-create as a no-op', async () => {
-    const info = await log.createTopic('orders')
-    expect(info).toMatchObject({ name: 'orders', ...DEFAULT_TOPIC_CONFIG })
-    expect(info.retentionMs).toBe(7 * 24 * 3600 * 1000)
-    expect(info.retentionBytes).toBe(-1)
-    await log.createTopic('accounts', { partitions: 3, cleanupPolicy: 'compact' })
-    expect((await log.listTopics()).map((t) => t.name)).toEqual(['accounts', 'orders'])
-    expect(await log.getTopic('accounts')).toMatchObject({ partitions: 3, cleanupPolicy: 'compact' })
-    expect(await log.getTopic('missing')).toBeUndefined()
-    expect(await log.createTopic('orders')).toEqual(info)
-    await expect(log.createTopic('orders', { partitions: 2 })).rejects.toBeInstanceOf(TopicExistsError)
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'sluice-log-'))
+    log = await create({ dir, retentionCheckIntervalMs: 0 })
   })
 
-  it('rejects invalid names and configs', async () => {
-    await expect(log.createTopic('bad name')).rejects.toBeInstanceOf(InvalidLogRequestError)
-    await expect(log.createTopic('..')).rejects.toBeInstanceOf(InvalidLogRequestError)
-    await expect(log.createTopic('t', { partitions: 0 })).rejects.toBeInstanceOf(InvalidLogRequestError)
-    await expect(log.createTopic('t', { retentionMs: -2 })).rejects.toBeInstanceOf(InvalidLogRequestError)
-    expect(await log.listTopics()).toEqual([])
-  })
-
-  it('updates config; partitions may only grow and new partitions take records', async () => {
-    await log.createTopic('t', { partitions: 2 })
-    await expect(log.updateTopic('t', { partitions: 1 })).rejects.toBeInstanceOf(InvalidLogRequestError)
-    const updated = await log.updateTopic('t', { partitions: 4, retentionMs: 1000 })
-    expect(updated).toMatchObject({ partitions: 4, retentionMs: 1000 })
-    await log.append([rec('t', null, 'v', { partition: 3 })])
-    expect(await log.offsets('t', 3)).toEqual({ earliest: 0, latest: 1 })
-    await reopen()
-    expect(await log.getTopic('t')).toMatchObject({ partitions: 4, retentionMs: 1000 })
-    await expect(log.updateTopic('missing', {})).rejects.toBeInstanceOf(TopicNotFoundError)
-  })
-
-  it('deletes a topic, its records and its committed offsets; a re-created topic starts at offset 0', async () => {
-    await log.createTopic('t')
-    await log.append([rec('t', null, 'a'), rec('t', null, 'b')])
-    await log.commitOffsets('g', [{ topic: 't', partition: 0, offset: 2 }])
-    await log.deleteTopic('t')
-    expect(await log.getTopic('t')).toBeUndefined()
-    await expect(log.read('t', 0, 0)).rejects.toBeInstanceOf(TopicNotFoundError)
-    await expect(log.append([rec('t', null, 'c')])).rejects.toBeInstanceOf(TopicNotFoundError)
-    expect(await log.committedOffsets('g')).toEqual([])
-    await log.enforceRetention()
-    await log.createTopic('t')
-    expect(await log.offsets('t', 0)).toEqual({ earliest: 0, latest: 0 })
-    expect(await log.read('t', 0, 0)).toEqual([])
-    await expect(log.deleteTopic('nope')).rejects.toBeInstanceOf(TopicNotFoundError)
-  })
-})
-
-describe('embedded topic log: append and read', () => {
-  it('assigns contiguous offsets and round-trips timestamp, key, value and headers', async () => {
-    await log.createTopic('t')
-    const results = await log.append([
-      rec('t', 'k1', 'v1', { timestamp: 1000, headers: { op: 'c', 'x-id': 'é' } }),
-      rec('t', null, null, { timestamp: 1001 }),
-    ])
-    expect(results).toEqual([
-      { topic: 't', partition: 0, offset: 0 },
-      { topic: 't', partition: 0, offset: 1 },
-    ])
-    expect(await log.append([rec('t', 'k2', '')])).toEqual([{ topic: 't', partition: 0, offset: 2 }])
-    const records = await log.read('t', 0, 0)
-    expect(records).toHaveLength(3)
-    expect(records[0]).toEqual({ topic: 't', partition: 0, offset: 0, timestamp: 1000, key: Buffer.from('k1'),
-      value: Buffer.from('v1'), headers: { op: 'c', 'x-id': 'é' } })
-    expect(records[1]).toMatchObject({ offset: 1, key: null, value: null, headers: {} })
-    expect(records[2].value).toEqual(Buffer.alloc(0))
-    expect(Math.abs(records[2].timestamp - Date.now())).toBeLessThan(60_000)
-    expect(await log.read('t', 0, 3)).toEqual([])
-    expect((await log.read('t', 0, 1)).map((r) => r.offset)).toEqual([1, 2])
-  })
-
-  it('gives each read record its own headers object', async () => {
-    await log.createTopic('t')
-    await log.append([1, 2].map(() => rec('t', null, 'v', { headers: { op: 'u' } })))
-    const [first, second] = await log.read('t', 0, 0)
-    first.headers.op = 'changed'
-    expect(second.headers).toEqual({ op: 'u' })
-    expect((await log.read('t', 0, 0))[0].headers).toEqual({ op: 'u' })
-  })
-
-  it('routes by Kafka murmur2 key hash across partitions, null keys to 0, explicit partitions win', async () => {
-    await log.createTopic('t', { partitions: 5 })
-    const keys = Array.from({ length: 50 }, (_, i) => `key-${i}`)
-    const results = await log.append(keys.map((k) => rec('t', k, k)))
-    for (const [i, k] of keys.entries()) expect(results[i].partition).toBe(partitionForKey(Buffer.from(k), 5))
-    expect(new Set(results.map((r) => r.partition)).size).toBeGreaterThan(1)
-    expect((await log.append([rec('t', null, 'x')]))[0].partition).toBe(0)
-    expect((await log.append([rec('t', 'key-0', 'x', { partition: 4 })]))[0].partition).toBe(4)
-    for (let p = 0; p < 5; p++) {
-      const records = await log.read('t', p, 0, { maxRecords: 1000 })
-      expect(records.map((r) => r.offset)).toEqual(records.map((_, i) => i))
-      const stats = await log.stats('t', p)
-      expect(stats.records).toBe(records.length)
-    }
-    await expect(log.append([rec('t', null, 'x', { partition: 5 })])).rejects.toBeInstanceOf(InvalidLogRequestError)
-  })
-
-  it('keeps offsets, records and stats across reopen and continues numbering', async () => {
-    await log.createTopic('t', { partitions: 2 })
-    await log.append([rec('t', null, 'a', { partition: 0 }), rec('t', null, 'b', { partition: 1 }),
-      rec('t', null, 'c', { partition: 1 })])
-    const statsBefore = await log.stats('t', 1)
-    await reopen()
-    expect(await log.offsets('t', 1)).toEqual({ earliest: 0, latest: 2 })
-    expect(await log.stats('t', 1)).toEqual(statsBefore)
-    expect(statsBefore).toEqual({ records: 2, bytes: 2 })
-    const [next] = await log.append([rec('t', null, 'd', { partition: 1 })])
-    expect(next).toEqual({ topic: 't', partition: 1, offset: 2 })
-    expect((await log.read('t', 1, 0)).map((r) => r.value?.toString())).toEqual(['b', 'c', 'd'])
-  })
-
-  it('makes an append call atomic: one bad record rejects the whole call and nothing is written', async () => {
-    await log.createTopic('t', { maxMessageBytes: 10 })
-    await expect(log.append([rec('t', null, 'ok'), rec('t', null, 'x'.repeat(11))]))
-      .rejects.toBeInstanceOf(InvalidLogRequestError)
-    await expect(log.append([rec('t', null, 'ok'), rec('missing', null, 'x')]))
-      .rejects.toBeInstanceOf(TopicNotFoundError)
-    await expect(log.append([{ topic: 't', key: null, value: 'str' as unknown as Buffer }]))
-      .rejects.toBeInstanceOf(InvalidLogRequestError)
-    expect(await log.offsets('t', 0)).toEqual({ earliest: 0, latest: 0 })
-    expect(await log.append([])).toEqual([])
-  })
-
-  it('appends to several topics in one call', async () => {
-    await log.createTopic('a')
-    await log.createTopic('b')
-    const results = await log.append([rec('a', null, '1'), rec('b', null, '2'), rec('a', null, '3')])
-    expect(results.map((r) => `${r.topic}:${r.offset}`)).toEqual(['a:0', 'b:0', 'a:1'])
-  })
-
-  it('limits reads by maxRecords and maxBytes, always returning at least one record', async () => {
-    await log.createTopic('t')
-    await log.append(Array.from({ length: 20 }, (_, i) => rec('t', null, 'x'.repeat(100), { timestamp: i })))
-    expect(await log.read('t', 0, 0, { maxRecords: 7 })).toHaveLength(7)
-    expect(await log.read('t', 0, 0, { maxBytes: 350 })).toHaveLength(3)
-    expect(await log.read('t', 0, 5, { maxBytes: 1 })).toHaveLength(1)
-    expect((await log.read('t', 0, 5, { maxBytes: 1 }))[0].offset).toBe(5)
-    expect(await log.read('t', 0, 0, { maxRecords: 100, maxBytes: 10_000 })).toHaveLength(20)
-    await expect(log.read('t', 0, -1)).rejects.toBeInstanceOf(InvalidLogRequestError)
-    await expect(log.read('t', 0, 0, { maxRecords: 0 })).rejects.toBeInstanceOf(InvalidLogRequestError)
-  })
-
-  it('finds the earliest offset at or after a timestamp, even when timestamps go backwards', async () => {
-    await log.createTopic('t')
-    expect(await log.offsetForTimestamp('t', 0, 0)).toBeNull()
-    await log.append([100, 200, 150].map((ts) => rec('t', null, 'v', { timestamp: ts })))
-    await log.append([120, 300].map((ts) => rec('t', null, 'v', { timestamp: ts })))
-    await log.append([250].map((ts) => rec('t', null, 'v', { timestamp: ts })))
-    expect(await log.offsetForTimestamp('t', 0, 50)).toBe(0)
-    expect(await log.offsetForTimestamp('t', 0, 100)).toBe(0)
-    expect(await log.offsetForTimestamp('t', 0, 101)).toBe(1)
-    expect(await log.offsetForTimestamp('t', 0, 201)).toBe(4)
-    expect(await log.offsetForTimestamp('t', 0, 240)).toBe(4)
-    expect(await log.offsetForTimestamp('t', 0, 300)).toBe(4)
-    expect(await log.offsetForTimestamp('t', 0, 301)).toBeNull()
-  })
-})
-
-describe('embedded topic log: consumer groups', () => {
-  it('commits, overwrites, lists and deletes group offsets, and survives reopen', async () => {
-    await log.createTopic('t', { partitions: 2 })
-    await log.commitOffsets('g1', [
-      { topic: 't', partition: 0, offset: 5 },
-      { topic: 't', partition: 1, offset: 2 },
-    ])
-    await log.commitOffsets('g1', [{ topic: 't', partition: 0, offset: 7 }])
-    await log.commitOffsets('g2', [{ topic: 't', partition: 1, offset: 1 }])
-    await reopen()
-    expect(await log.committedOffsets('g1')).toEqual([
-      { topic: 't', partition: 0, offset: 7 },
-      { topic: 't', partition: 1, offset: 2 },
-    ])
-    expect(await log.listGroups()).toEqual(['g1', 'g2'])
-    await log.deleteGroup('g1')
-    expect(await log.listGroups()).toEqual(['g2'])
-    expect(await log.committedOffsets('g1')).toEqual([])
-    await expect(log.deleteGroup('g1')).rejects.toBeInstanceOf(GroupNotFoundError)
-  })
-
-  it('rejects commits for unknown topics or partitions and negative offsets, atomically', async () => {
-    await log.createTopic('t')
-    await expect(log.commitOffsets('g', [{ topic: 't', partition: 0, offset: 1 }, { topic: 'x', partition: 0,
-      offset: 1 }])).rejects.toBeInstanceOf(TopicNotFoundError)
-    await expect(log.commitOffsets('g', [{ topic: 't', partition: 1, offset: 1 }]))
-      .rejects.toBeInstanceOf(InvalidLogRequestError)
-    await expect(log.commitOffsets('g', [{ topic: 't', partition: 0, offset: -1 }]))
-      .rejects.toBeInstanceOf(InvalidLogRequestError)
-    expect(await log.listGroups()).toEqual([])
-  })
-})
-
-describe('embedded topic log: waitForAppend and close', () => {
-  it('resolves a waiter on the next append to its topic, not on appends elsewhere', async () => {
-    await log.createTopic('a')
-    await log.createTopic('b')
-    let resolved = false
-    const waiting = log.waitForAppend('a', new AbortController().signal).then(() => {
-      resolved = true
-    })
-    await log.append([rec('b', null, 'x')])
-    await new Promise((r) => setImmediate(r))
-    expect(resolved).toBe(false)
-    await log.append([rec('a', null, 'x')])
-    await waiting
-    expect(resolved).toBe(true)
-  })
-
-  it('resolves on abort, immediately when already aborted, and on close', async () => {
-    await log.createTopic('a')
-    const controller = new AbortController()
-    const waiting = log.waitForAppend('a', controller.signal)
-    controller.abort()
-    await waiting
-    await log.waitForAppend('a', controller.signal)
-    const pending = log.waitForAppend('a', new AbortController().signal)
+  afterEach(async () => {
     await log.close()
-    await pending
-    await expect(log.read('a', 0, 0)).rejects.toBeInstanceOf(LogClosedError)
-    await expect(log.enforceRetention()).rejects.toBeInstanceOf(LogClosedError)
+    rmSync(dir, { recursive: true, force: true })
   })
 
-  it('refuses a second open of the same directory while the first is open', async () => {
-    await expect(createEmbeddedTopicLog({ dir, retentionCheckIntervalMs: 0 })).rejects.toThrow(/in use/)
+  async function reopen(): Promise<void> {
+    await log.close()
+    log = await create({ dir, retentionCheckIntervalMs: 0 })
+  }
+
+  const rec = (topic: string, key: string | null, value: string | null, extra: Partial<AppendRecord> = {}):
+    AppendRecord => ({
+    topic,
+    key: key === null ? null : Buffer.from(key),
+    value: value === null ? null : Buffer.from(value),
+    ...extra,
+  })
+
+  describe(`${kind} topic log: topics`, () => {
+    it('creates with Kafka defaults, lists, gets, and treats a same-partition re-create as a no-op', async () => {
+      const info = await log.createTopic('orders')
+      expect(info).toMatchObject({ name: 'orders', ...DEFAULT_TOPIC_CONFIG })
+      expect(info.retentionMs).toBe(7 * 24 * 3600 * 1000)
+      expect(info.retentionBytes).toBe(-1)
+      await log.createTopic('accounts', { partitions: 3, cleanupPolicy: 'compact' })
+      expect((await log.listTopics()).map((t) => t.name)).toEqual(['accounts', 'orders'])
+      expect(await log.getTopic('accounts')).toMatchObject({ partitions: 3, cleanupPolicy: 'compact' })
+      expect(await log.getTopic('missing')).toBeUndefined()
+      expect(await log.createTopic('orders')).toEqual(info)
+      await expect(log.createTopic('orders', { partitions: 2 })).rejects.toBeInstanceOf(TopicExistsError)
+    })
+
+    it('rejects invalid names and configs', async () => {
+      await expect(log.createTopic('bad name')).rejects.toBeInstanceOf(InvalidLogRequestError)
+      await expect(log.createTopic('..')).rejects.toBeInstanceOf(InvalidLogRequestError)
+      await expect(log.createTopic('t', { partitions: 0 })).rejects.toBeInstanceOf(InvalidLogRequestError)
+      await expect(log.createTopic('t', { retentionMs: -2 })).rejects.toBeInstanceOf(InvalidLogRequestError)
+      expect(await log.listTopics()).toEqual([])
+    })
+
+    it('updates config; partitions may only grow and new partitions take records', async () => {
+      await log.createTopic('t', { partitions: 2 })
+      await expect(log.updateTopic('t', { partitions: 1 })).rejects.toBeInstanceOf(InvalidLogRequestError)
+      const updated = await log.updateTopic('t', { partitions: 4, retentionMs: 1000 })
+      expect(updated).toMatchObject({ partitions: 4, retentionMs: 1000 })
+      await log.append([rec('t', null, 'v', { partition: 3 })])
+      expect(await log.offsets('t', 3)).toEqual({ earliest: 0, latest: 1 })
+      await reopen()
+      expect(await log.getTopic('t')).toMatchObject({ partitions: 4, retentionMs: 1000 })
+      await expect(log.updateTopic('missing', {})).rejects.toBeInstanceOf(TopicNotFoundError)
+    })
+
+    it('deletes a topic, its records and its committed offsets; a re-created topic starts at offset 0', async () => {
+      await log.createTopic('t')
+      await log.append([rec('t', null, 'a'), rec('t', null, 'b')])
+      await log.commitOffsets('g', [{ topic: 't', partition: 0, offset: 2 }])
+      await log.deleteTopic('t')
+      expect(await log.getTopic('t')).toBeUndefined()
+      await expect(log.read('t', 0, 0)).rejects.toBeInstanceOf(TopicNotFoundError)
+      await expect(log.append([rec('t', null, 'c')])).rejects.toBeInstanceOf(TopicNotFoundError)
+      expect(await log.committedOffsets('g')).toEqual([])
+      await log.enforceRetention()
+      await log.createTopic('t')
+      expect(await log.offsets('t', 0)).toEqual({ earliest: 0, latest: 0 })
+      expect(await log.read('t', 0, 0)).toEqual([])
+      await expect(log.deleteTopic('nope')).rejects.toBeInstanceOf(TopicNotFoundError)
+    })
+  })
+
+  describe(`${kind} topic log: append and read`, () => {
+    it('assigns contiguous offsets and round-trips timestamp, key, value and headers', async () => {
+      await log.createTopic('t')
+      const results = await log.append([
+        rec('t', 'k1', 'v1', { timestamp: 1000, headers: { op: 'c', 'x-id': 'é' } }),
+        rec('t', null, null, { timestamp: 1001 }),
+      ])
+      expect(results).toEqual([
+        { topic: 't', partition: 0, offset: 0 },
+        { topic: 't', partition: 0, offset: 1 },
+      ])
+      expect(await log.append([rec('t', 'k2', '')])).toEqual([{ topic: 't', partition: 0, offset: 2 }])
+      const records = await log.read('t', 0, 0)
+      expect(records).toHaveLength(3)
+      expect(records[0]).toEqual({ topic: 't', partition: 0, offset: 0, timestamp: 1000, key: Buffer.from('k1'),
+        value: Buffer.from('v1'), headers: { op: 'c', 'x-id': 'é' } })
+      expect(records[1]).toMatchObject({ offset: 1, key: null, value: null, headers: {} })
+      expect(records[2].value).toEqual(Buffer.alloc(0))
+      expect(Math.abs(records[2].timestamp - Date.now())).toBeLessThan(60_000)
+      expect(await log.read('t', 0, 3)).toEqual([])
+      expect((await log.read('t', 0, 1)).map((r) => r.offset)).toEqual([1, 2])
+    })
+
+    it('gives each read record its own headers object', async () => {
+      await log.createTopic('t')
+      await log.append([1, 2].map(() => rec('t', null, 'v', { headers: { op: 'u' } })))
+      const [first, second] = await log.read('t', 0, 0)
+      first.headers.op = 'changed'
+      expect(second.headers).toEqual({ op: 'u' })
+      expect((await log.read('t', 0, 0))[0].headers).toEqual({ op: 'u' })
+    })
+
+    it('routes by Kafka murmur2 key hash across partitions, null keys to 0, explicit partitions win', async () => {
+      await log.createTopic('t', { partitions: 5 })
+      const keys = Array.from({ length: 50 }, (_, i) => `key-${i}`)
+      const results = await log.append(keys.map((k) => rec('t', k, k)))
+      for (const [i, k] of keys.entries()) expect(results[i].partition).toBe(partitionForKey(Buffer.from(k), 5))
+      expect(new Set(results.map((r) => r.partition)).size).toBeGreaterThan(1)
+      expect((await log.append([rec('t', null, 'x')]))[0].partition).toBe(0)
+      expect((await log.append([rec('t', 'key-0', 'x', { partition: 4 })]))[0].partition).toBe(4)
+      for (let p = 0; p < 5; p++) {
+        const records = await log.read('t', p, 0, { maxRecords: 1000 })
+        expect(records.map((r) => r.offset)).toEqual(records.map((_, i) => i))
+        const stats = await log.stats('t', p)
+        expect(stats.records).toBe(records.length)
+      }
+      await expect(log.append([rec('t', null, 'x', { partition: 5 })])).rejects.toBeInstanceOf(InvalidLogRequestError)
+    })
+
+    it('keeps offsets, records and stats across reopen and continues numbering', async () => {
+      await log.createTopic('t', { partitions: 2 })
+      await log.append([rec('t', null, 'a', { partition: 0 }), rec('t', null, 'b', { partition: 1 }),
+        rec('t', null, 'c', { partition: 1 })])
+      const statsBefore = await log.stats('t', 1)
+      await reopen()
+      expect(await log.offsets('t', 1)).toEqual({ earliest: 0, latest: 2 })
+      expect(await log.stats('t', 1)).toEqual(statsBefore)
+      expect(statsBefore).toEqual({ records: 2, bytes: 2 })
+      const [next] = await log.append([rec('t', null, 'd', { partition: 1 })])
+      expect(next).toEqual({ topic: 't', partition: 1, offset: 2 })
+      expect((await log.read('t', 1, 0)).map((r) => r.value?.toString())).toEqual(['b', 'c', 'd'])
+    })
+
+    it('makes an append call atomic: one bad record rejects the whole call and nothing is written', async () => {
+      await log.createTopic('t', { maxMessageBytes: 10 })
+      await expect(log.append([rec('t', null, 'ok'), rec('t', null, 'x'.repeat(11))]))
+        .rejects.toBeInstanceOf(InvalidLogRequestError)
+      await expect(log.append([rec('t', null, 'ok'), rec('missing', null, 'x')]))
+        .rejects.toBeInstanceOf(TopicNotFoundError)
+      await expect(log.append([{ topic: 't', key: null, value: 'str' as unknown as Buffer }]))
+        .rejects.toBeInstanceOf(InvalidLogRequestError)
+      expect(await log.offsets('t', 0)).toEqual({ earliest: 0, latest: 0 })
+      expect(await log.append([])).toEqual([])
+    })
+
+    it('appends to several topics in one call', async () => {
+      await log.createTopic('a')
+      await log.createTopic('b')
+      const results = await log.append([rec('a', null, '1'), rec('b', null, '2'), rec('a', null, '3')])
+      expect(results.map((r) => `${r.topic}:${r.offset}`)).toEqual(['a:0', 'b:0', 'a:1'])
+    })
+
+    it('limits reads by maxRecords and maxBytes, always returning at least one record', async () => {
+      await log.createTopic('t')
+      await log.append(Array.from({ length: 20 }, (_, i) => rec('t', null, 'x'.repeat(100), { timestamp: i })))
+      expect(await log.read('t', 0, 0, { maxRecords: 7 })).toHaveLength(7)
+      expect(await log.read('t', 0, 0, { maxBytes: 350 })).toHaveLength(3)
+      expect(await log.read('t', 0, 5, { maxBytes: 1 })).toHaveLength(1)
+      expect((await log.read('t', 0, 5, { maxBytes: 1 }))[0].offset).toBe(5)
+      expect(await log.read('t', 0, 0, { maxRecords: 100, maxBytes: 10_000 })).toHaveLength(20)
+      await expect(log.read('t', 0, -1)).rejects.toBeInstanceOf(InvalidLogRequestError)
+      await expect(log.read('t', 0, 0, { maxRecords: 0 })).rejects.toBeInstanceOf(InvalidLogRequestError)
+    })
+
+    it('finds the earliest offset at or after a timestamp, even when timestamps go backwards', async () => {
+      await log.createTopic('t')
+      expect(await log.offsetForTimestamp('t', 0, 0)).toBeNull()
+      await log.append([100, 200, 150].map((ts) => rec('t', null, 'v', { timestamp: ts })))
+      await log.append([120, 300].map((ts) => rec('t', null, 'v', { timestamp: ts })))
+      await log.append([250].map((ts) => rec('t', null, 'v', { timestamp: ts })))
+      expect(await log.offsetForTimestamp('t', 0, 50)).toBe(0)
+      expect(await log.offsetForTimestamp('t', 0, 100)).toBe(0)
+      expect(await log.offsetForTimestamp('t', 0, 101)).toBe(1)
+      expect(await log.offsetForTimestamp('t', 0, 201)).toBe(4)
+      expect(await log.offsetForTimestamp('t', 0, 240)).toBe(4)
+      expect(await log.offsetForTimestamp('t', 0, 300)).toBe(4)
+      expect(await log.offsetForTimestamp('t', 0, 301)).toBeNull()
+    })
+  })
+
+  describe(`${kind} topic log: consumer groups`, () => {
+    it('commits, overwrites, lists and deletes group offsets, and survives reopen', async () => {
+      await log.createTopic('t', { partitions: 2 })
+      await log.commitOffsets('g1', [
+        { topic: 't', partition: 0, offset: 5 },
+        { topic: 't', partition: 1, offset: 2 },
+      ])
+      await log.commitOffsets('g1', [{ topic: 't', partition: 0, offset: 7 }])
+      await log.commitOffsets('g2', [{ topic: 't', partition: 1, offset: 1 }])
+      await reopen()
+      expect(await log.committedOffsets('g1')).toEqual([
+        { topic: 't', partition: 0, offset: 7 },
+        { topic: 't', partition: 1, offset: 2 },
+      ])
+      expect(await log.listGroups()).toEqual(['g1', 'g2'])
+      await log.deleteGroup('g1')
+      expect(await log.listGroups()).toEqual(['g2'])
+      expect(await log.committedOffsets('g1')).toEqual([])
+      await expect(log.deleteGroup('g1')).rejects.toBeInstanceOf(GroupNotFoundError)
+    })
+
+    it('rejects commits for unknown topics or partitions and negative offsets, atomically', async () => {
+      await log.createTopic('t')
+      await expect(log.commitOffsets('g', [{ topic: 't', partition: 0, offset: 1 }, { topic: 'x', partition: 0,
+        offset: 1 }])).rejects.toBeInstanceOf(TopicNotFoundError)
+      await expect(log.commitOffsets('g', [{ topic: 't', partition: 1, offset: 1 }]))
+        .rejects.toBeInstanceOf(InvalidLogRequestError)
+      await expect(log.commitOffsets('g', [{ topic: 't', partition: 0, offset: -1 }]))
+        .rejects.toBeInstanceOf(InvalidLogRequestError)
+      expect(await log.listGroups()).toEqual([])
+    })
+  })
+
+  describe(`${kind} topic log: waitForAppend and close`, () => {
+    it('resolves a waiter on the next append to its topic, not on appends elsewhere', async () => {
+      await log.createTopic('a')
+      await log.createTopic('b')
+      let resolved = false
+      const waiting = log.waitForAppend('a', new AbortController().signal).then(() => {
+        resolved = true
+      })
+      await log.append([rec('b', null, 'x')])
+      await new Promise((r) => setImmediate(r))
+      expect(resolved).toBe(false)
+      await log.append([rec('a', null, 'x')])
+      await waiting
+      expect(resolved).toBe(true)
+    })
+
+    it('resolves on abort, immediately when already aborted, and on close', async () => {
+      await log.createTopic('a')
+      const controller = new AbortController()
+      const waiting = log.waitForAppend('a', controller.signal)
+      controller.abort()
+      await waiting
+      await log.waitForAppend('a', controller.signal)
+      const pending = log.waitForAppend('a', new AbortController().signal)
+      await log.close()
+      await pending
+      await expect(log.read('a', 0, 0)).rejects.toBeInstanceOf(LogClosedError)
+      await expect(log.enforceRetention()).rejects.toBeInstanceOf(LogClosedError)
+    })
+
+    it('refuses a second open of the same directory while the first is open', async () => {
+      await expect(create({ dir, retentionCheckIntervalMs: 0 })).rejects.toThrow(/in use/)
+    })
   })
 })

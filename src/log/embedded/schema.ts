@@ -21,8 +21,14 @@ export type Db = Database.Database
 export type FsyncMode = 'always' | 'never'
 
 const SCHEMA_VERSION = 1
-/** Pages of WAL (4 KiB each) after which a commit checkpoints: 64 MiB. */
-const WAL_AUTOCHECKPOINT_PAGES = 16384
+/**
+ * 64 KiB pages (SQLite's largest; applies to a new file) rather than 4 KiB: records are appended in key order and
+ * read sequentially, so bigger pages mean fewer page splits and WAL frames per append. Measured on 200,000 inserts
+ * of ~620-byte records in transactions of 2,000: 3.8 → 2.8 µs per record.
+ */
+const PAGE_SIZE = 65536
+/** Pages of WAL after which a commit checkpoints: 64 MiB. */
+const WAL_AUTOCHECKPOINT_PAGES = (64 * 1024 * 1024) / PAGE_SIZE
 
 // `part` and `off` are a record's partition and offset (PARTITION and OFFSET are SQL keywords).
 const SCHEMA = `
@@ -101,6 +107,7 @@ export function openLogDatabase(dir: string, fsync: FsyncMode): Db {
     db.pragma('locking_mode = EXCLUSIVE')
     // Takes effect only when the file is new; lets the retention pass hand freed pages back to the file system.
     db.pragma('auto_vacuum = INCREMENTAL')
+    db.pragma(`page_size = ${PAGE_SIZE}`)
     db.pragma('journal_mode = WAL')
     db.pragma(`synchronous = ${fsync === 'always' ? 'FULL' : 'OFF'}`)
     db.pragma('cache_size = -65536')
@@ -109,7 +116,7 @@ export function openLogDatabase(dir: string, fsync: FsyncMode): Db {
     // ~600 bytes: 24 ms → 15 ms. Crash safety is unchanged (the WAL is replayed on open, whatever its length); the
     // size limit keeps the WAL file from staying larger than that after a checkpoint resets it.
     db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`)
-    db.pragma(`journal_size_limit = ${WAL_AUTOCHECKPOINT_PAGES * 4096}`)
+    db.pragma(`journal_size_limit = ${WAL_AUTOCHECKPOINT_PAGES * PAGE_SIZE}`)
     db.pragma('temp_store = MEMORY')
     db.exec(SCHEMA)
     const row = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as

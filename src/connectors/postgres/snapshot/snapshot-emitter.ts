@@ -58,7 +58,7 @@ export class SnapshotEmitter {
     this.tableStart = false
     event.source.snapshot = marker
     this.held = { topic, event, owner, waiters: [] }
-    if (this.batch.length >= BATCH_RECORDS) await this.appendBatch()
+    if (this.batch.length >= BATCH_RECORDS) await this.appendAhead()
   }
 
   /**
@@ -85,6 +85,17 @@ export class SnapshotEmitter {
   private async flush(): Promise<void> {
     if (this.batch.length > 0) await this.appendBatch()
     else await this.appending
+    if (this.failure !== null) throw this.failure
+  }
+
+  /**
+   * Starts appending a full batch and returns once the batch before it is durable: the log works on its own thread,
+   * so reading and encoding the next batch overlaps writing this one, with at most one batch waiting in memory.
+   */
+  private async appendAhead(): Promise<void> {
+    const previous = this.appending
+    this.appendBatch().catch(() => undefined)
+    await previous
     if (this.failure !== null) throw this.failure
   }
 

@@ -117,6 +117,10 @@ class Streamer {
   private lastOffsetSave = 0
   private draining: Promise<void> | null = null
   private flushing: Promise<void> = Promise.resolve()
+  /** Frames taken from the stream so far. */
+  private framesSeen = 0
+  /** The first failed append (see flush). */
+  private failure: unknown = null
   /** The frame being handled, so a drain can wait for it. */
   private busy: Promise<void> = Promise.resolve()
 
@@ -132,6 +136,7 @@ class Streamer {
   async consume(): Promise<void> {
     const { control } = this.options
     for await (const frame of this.stream) {
+      this.framesSeen++
       if (this.draining) {
         await this.draining
         break
@@ -147,16 +152,21 @@ class Streamer {
       // Between transactions, with nothing more already received: make what we have durable now (latency), and
       // let a keepalive move the slot past WAL that carried nothing for us.
       const idle = this.stream.stats.bufferedFrames === 0
-      if (this.tx === null && (idle || frame.kind === 'keepalive' || control.pausing)) {
+      if (this.tx === null && idle && frame.kind !== 'keepalive' && !control.pausing) {
+        // Quiet: the batch is written while the next frames are decoded; the boundary is announced (a pause may be
+        // granted) only once it is durable, and only if no frame came in meanwhile.
+        const seen = this.framesSeen
+        await this.flushAhead()
+        void this.flushing.then(() => {
+          if (this.framesSeen === seen && this.failure === null) control.atBoundary()
+        })
+      } else if (this.tx === null && (idle || frame.kind === 'keepalive' || control.pausing)) {
         await this.flush()
         if (frame.kind === 'keepalive' && this.ackable === null) this.acknowledge(frame.walEnd)
         if (idle || control.pausing) control.atBoundary()
       }
     }
-    if (!this.draining) {
-      this.lastOffsetSave = 0
-      await this.flush()
-    }
+    if (!this.draining) await this.flush(true)
   }
 
   /** Stops taking frames; appends what is pending and acknowledges the last complete transaction. */
@@ -164,8 +174,7 @@ class Streamer {
     this.draining ??= (async () => {
       this.options.control.resume()
       await this.busy
-      this.lastOffsetSave = 0
-      await this.flush().catch((err) => this.options.logger.warn({ err }, 'could not flush while stopping'))
+      await this.flush(true).catch((err) => this.options.logger.warn({ err }, 'could not flush while stopping'))
     })()
     return this.draining
   }
@@ -180,7 +189,7 @@ class Streamer {
         this.lastCommitLsn = message.commitLsn
         this.ackable = message.endLsn
         this.options.metrics.millisBehindSource = Math.max(0, Date.now() - Number((message.commitTime + PG_EPOCH_OFFSET_US) / 1000n))
-        if (this.pending.length >= MAX_BATCH_RECORDS) await this.flush()
+        if (this.pending.length >= MAX_BATCH_RECORDS) await this.flushAhead()
         return
       case 'relation':
         await this.defineRelation(message)
@@ -204,7 +213,7 @@ class Streamer {
       case 'delete':
       case 'truncate':
         this.addChanges(message, lsn)
-        if (this.pending.length >= MAX_BATCH_RECORDS) await this.flush()
+        if (this.pending.length >= MAX_BATCH_RECORDS) await this.flushAhead()
         return
       default:
         return
@@ -246,7 +255,7 @@ class Streamer {
       this.pending.push({ topic, key, value, timestamp })
       if (event.op === 'd' && config.tombstonesOnDelete) {
         // A delete's key is already the tombstone's key (encodeTombstoneKey of a delete encodes the same `before`
-        // row): share the bytes rather than encode them twice. Records' buffers are never written to.
+        // row): share it rather than encode it twice.
         this.pending.push({ topic, key, value: null, timestamp })
       }
       if (event.op === 'c') metrics.createEvents++
@@ -259,33 +268,53 @@ class Streamer {
   }
 
   /**
-   * Appends pending records durably, then acknowledges the last complete transaction. Flushes run one after another
-   * (a stop's drain may overlap the loop's own flush): an acknowledgement must never overtake an earlier append.
+   * Cuts the pending records into a batch, appends it durably behind earlier batches, then acknowledges the last
+   * transaction complete in it. Batches are appended one after another (a stop's drain may overlap the loop's own
+   * flush): an acknowledgement never overtakes an earlier append. A failed append fails every later flush, so
+   * nothing after a lost batch can be acknowledged.
    */
-  private flush(): Promise<void> {
-    const next = this.flushing.then(() => this.flushNow())
-    this.flushing = next.catch(() => undefined)
+  private flush(saveOffset = false): Promise<void> {
+    const batch = this.pending
+    this.pending = []
+    let ack: Lsn | null = null
+    if (this.ackable !== null && this.tx === null) {
+      ack = this.ackable
+      this.ackable = null
+    }
+    const next = this.flushing.then(() => this.write(batch, ack, saveOffset))
+    this.flushing = next.catch((error: unknown) => {
+      this.failure ??= error
+    })
     return next
   }
 
-  private async flushNow(): Promise<void> {
+  /**
+   * Starts appending a full batch and returns once the batch before it is durable: the log works on its own thread,
+   * so decoding the next batch overlaps writing this one, while at most one batch waits in memory.
+   */
+  private async flushAhead(): Promise<void> {
+    const previous = this.flushing
+    this.flush().catch(() => undefined)
+    await previous
+    if (this.failure !== null) throw this.failure
+  }
+
+  /** `saveOffset` stores the acknowledged position now rather than at most every OFFSET_SAVE_INTERVAL_MS (stops). */
+  private async write(batch: AppendRecord[], ack: Lsn | null, saveOffset: boolean): Promise<void> {
+    if (this.failure !== null) throw this.failure
     const { log, metrics, offsets } = this.options
-    if (this.pending.length > 0) {
-      const batch = this.pending
-      this.pending = []
+    if (batch.length > 0) {
       await log.append(batch)
       metrics.recordsSent += batch.length
       metrics.bytesSent += batch.reduce((n, r) => n + (r.value?.length ?? 0) + (r.key?.length ?? 0), 0)
       metrics.lastEventAtMs = Date.now()
     }
-    if (this.ackable !== null && this.tx === null) {
-      const lsn = this.ackable
-      this.ackable = null
-      if (Date.now() - this.lastOffsetSave >= OFFSET_SAVE_INTERVAL_MS) {
+    if (ack !== null) {
+      if (saveOffset || Date.now() - this.lastOffsetSave >= OFFSET_SAVE_INTERVAL_MS) {
         this.lastOffsetSave = Date.now()
-        await offsets.save({ lsn: lsn.toString() })
+        await offsets.save({ lsn: ack.toString() })
       }
-      this.acknowledge(lsn)
+      this.acknowledge(ack)
     }
   }
 

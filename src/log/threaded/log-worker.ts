@@ -1,0 +1,63 @@
+/**
+ * The worker-thread side of ThreadedTopicLog: owns the embedded log (its SQLite connection, retention timer and
+ * in-memory offsets) and answers its calls. Each call starts as its message arrives; the embedded log's methods do
+ * their SQLite work synchronously on entry, so appends are written in the order they were made, and a long
+ * retention pass (which yields between batches) never holds appends back.
+ */
+import { type MessagePort, parentPort, workerData } from 'node:worker_threads'
+import { createEmbeddedTopicLog, type TopicLogLogger } from '../embedded/embedded-topic-log.js'
+import type { TopicLog } from '../topic-log.js'
+import type { CallMessage, WorkerMessage, WorkerOptions } from './protocol.js'
+import { type PackedRecords, packLogRecords, toWireError, transferablesOf, unpackAppendRecords } from './wire.js'
+
+if (parentPort === null) throw new Error('log-worker.ts runs only as a worker thread')
+const port: MessagePort = parentPort
+const post = (message: WorkerMessage, transfer: ArrayBuffer[] = []): void => port.postMessage(message, transfer)
+
+/** Log lines go to the main thread's logger; errors travel as plain objects. */
+function forwardingLogger(): TopicLogLogger {
+  const send = (level: 'info' | 'error') => (obj: object, msg?: string) => {
+    const plain: Record<string, unknown> = { ...obj }
+    if ('err' in plain) plain.err = toWireError(plain.err)
+    post({ kind: 'log', level, obj: plain, msg })
+  }
+  return { info: send('info'), error: send('error') }
+}
+
+async function handle(log: TopicLog, call: CallMessage): Promise<void> {
+  try {
+    if (call.method === 'append') {
+      const packed = call.args[0] as PackedRecords
+      const records = unpackAppendRecords(packed)
+      const value = await log.append(records)
+      // SQLite has copied the bytes: the buffer goes back for the next batch (the records' views of it detach).
+      const spare = packed.data.buffer as ArrayBuffer
+      post({ kind: 'result', id: call.id, value, spare }, [spare])
+      post({ kind: 'appended', topics: [...new Set(records.map((r) => r.topic))] })
+      return
+    }
+    if (call.method === 'read') {
+      const [topic, partition, fromOffset, options] = call.args as Parameters<TopicLog['read']>
+      const packed = packLogRecords(await log.read(topic, partition, fromOffset, options))
+      post({ kind: 'result', id: call.id, value: null, packed }, transferablesOf(packed))
+      return
+    }
+    const method = log[call.method] as (...args: unknown[]) => Promise<unknown>
+    const value = await method.apply(log, call.args)
+    post({ kind: 'result', id: call.id, value })
+    if (call.method === 'deleteTopic') post({ kind: 'appended', topics: [call.args[0] as string] })
+    if (call.method === 'close') port.close()
+  } catch (error) {
+    post({ kind: 'error', id: call.id, error: toWireError(error) })
+  }
+}
+
+const options = workerData as WorkerOptions
+try {
+  const { logging, ...logOptions } = options
+  const log = await createEmbeddedTopicLog({ ...logOptions, logger: logging ? forwardingLogger() : undefined })
+  port.on('message', (call: CallMessage) => void handle(log, call))
+  post({ kind: 'ready' })
+} catch (error) {
+  post({ kind: 'failed', error: toWireError(error) })
+}
