@@ -3,39 +3,45 @@
  *
  * Setup: a real PostgreSQL (test/harness/postgres.ts, embedded 17, fsync off as in the tests) with a table of N rows
  * (default 1,000,000; ~150 bytes each in the heap) of mixed types: int8 key, text, numeric(12,2), timestamptz, bool,
- * a small jsonb, uuid, float8. Sluice runs in this process (embedded SQLite metadata, embedded topic log with its
- * default fsync), driven through its HTTP API; its logger is silent.
+ * a small jsonb, uuid, float8. Sluice runs as its own child process, built and started the way users run it: first
+ * `npx tsc -p tsconfig.build.json` (writes dist/), then `node bin/sluice.js start --port 0 --data-dir <tmp>` with
+ * the admin credential, secret key and `SLUICE_LOG_LEVEL=warn` in its environment (embedded SQLite metadata,
+ * embedded topic log with its default fsync). The bench waits for its `listening on http://…` line, drives it only
+ * through its HTTP API, and stops it with SIGTERM (SIGKILL if it has not exited 15 s later).
  *
  * Figures, all from the same run:
- * (a) raw: `COPY (SELECT * FROM t) TO STDOUT` with pg + pg-copy-streams, the bytes discarded — the floor of what
- *     any snapshot reader pays to get the rows out of PostgreSQL. Best of two runs (the second has a warm cache).
+ * (a) raw: `COPY (SELECT * FROM t) TO STDOUT` with pg + pg-copy-streams in the bench process, the bytes discarded —
+ *     the floor of what any snapshot reader pays to get the rows out of PostgreSQL. Best of two runs (the second has
+ *     a warm cache).
  * (b) blocking snapshot rows/s into the log, from the `POST /sources/snapshot` request until the run's status is
  *     `completed` (polled every 25 ms): one thread, then `snapshot.max.threads: 2` for information. Ratio to (a).
- * (c) stop: on a running blocking snapshot, the duration of `POST /sources/stop_blocking_snapshot`; then a row is
- *     inserted into a small captured table right after the call returns, and the time until its event is durable
- *     in the log (observed by wrapping the log's `append`, which resolves only once records are durable).
- * (d) peak RSS of this process while each snapshot runs (`process.memoryUsage().rss` every 25 ms), and VmHWM (the
- *     process's lifetime peak) at the end.
+ * (c) stop: on a running blocking snapshot, the duration of `POST /sources/stop_blocking_snapshot`; then, right
+ *     after the call returns, a row with a unique note is inserted into a small captured table (on an already open
+ *     connection) and `GET /topics/{topic}/messages` (newest first, `value_filter` = the note) is polled every 10 ms
+ *     until the event is readable. The figure is the time from the call returning to the event being readable over
+ *     HTTP; it includes the INSERT, up to one polling interval and the HTTP round trips, so it is an upper bound on
+ *     "streaming resumed and the event is durable in the log".
+ * (d) memory of the Sluice process alone (not of this bench, tsx or the pg client): its VmRSS from
+ *     `/proc/<pid>/status`, sampled every 25 ms while each blocking snapshot runs (peak reported), once it has
+ *     started, and its VmHWM (lifetime peak RSS) at the end. Needs Linux /proc.
  *
  * Targets: (b) one thread ≥ 50% of raw COPY rows/s; (c) call < 2 s, streaming resumed < 1 s; (d) < 300 MB.
  * Asserts nothing; writes bench/results/snapshot.json.
- * Run: `npx tsx bench/snapshot.bench.ts [--rows 1000000] [--profile]` (or SLUICE_BENCH_ROWS). `--profile` records a CPU
- * profile of the one-thread snapshot (in-process inspector), prints its top self-time functions and saves it as
- * bench/results/snapshot.cpuprofile.
+ * Run: `npx tsx bench/snapshot.bench.ts [--rows 1000000] [--profile]` (or SLUICE_BENCH_ROWS). `--profile` starts the
+ * child with `node --cpu-prof --cpu-prof-dir=<tmp>`, so its profile covers the child's whole life (start-up, both
+ * snapshots, the stop test, shutdown), not only the one-thread snapshot; after the child exits the bench prints the
+ * top self-time functions of its main-thread profile and saves it as bench/results/snapshot.cpuprofile (worker
+ * threads write their own profiles, which are only listed).
  */
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Session } from 'node:inspector/promises'
 import { Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { parseArgs } from 'node:util'
 import pg from 'pg'
 import { to as copyTo } from 'pg-copy-streams'
-import pino from 'pino'
-import { loadConfig } from '../src/config/config.js'
-import type { AppendRecord, AppendResult } from '../src/log/topic-log.js'
-import { startSluice } from '../src/main.js'
 import { startPostgres } from '../test/harness/postgres.js'
 
 const { values: args } = parseArgs({
@@ -48,6 +54,10 @@ const ROWS = Math.max(1000, Number(args.rows))
 const TABLE = 'snap_rows'
 const PULSE = 'snap_pulse'
 const POLL_MS = 25
+const RSS_SAMPLE_MS = 25
+const RESUME_POLL_MS = 10
+const REPO = join(import.meta.dirname, '..')
+const ADMIN = { clientId: 'bench', secret: 'bench-secret' }
 
 const nowMs = () => performance.timeOrigin + performance.now()
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -71,65 +81,165 @@ function hotSpots(profile: { nodes: Array<{ id: number; callFrame: { functionNam
     .map(([key, us]) => `${(us / 1000).toFixed(0).padStart(7)} ms ${((us / total) * 100).toFixed(1).padStart(5)}%  ${key}`)
 }
 
-/** Samples this process's RSS until stopped; returns the peak. */
-function sampleRss(): { stop(): number } {
-  let peak = process.memoryUsage().rss
-  const timer = setInterval(() => {
-    peak = Math.max(peak, process.memoryUsage().rss)
-  }, POLL_MS)
-  return {
-    stop() {
-      clearInterval(timer)
-      return Math.max(peak, process.memoryUsage().rss)
-    },
-  }
-}
-
-async function vmHwmBytes(): Promise<number | null> {
+/** A `kB` field of `/proc/<pid>/status` (VmRSS, VmHWM, …) in bytes; null when unavailable (no /proc, process gone). */
+async function procStatusBytes(pid: number, field: 'VmRSS' | 'VmHWM'): Promise<number | null> {
   try {
-    const match = (await readFile('/proc/self/status', 'utf8')).match(/^VmHWM:\s+(\d+) kB/m)
+    const match = (await readFile(`/proc/${pid}/status`, 'utf8')).match(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm'))
     return match ? Number(match[1]) * 1024 : null
   } catch {
     return null
   }
 }
 
-console.log(`snapshot bench: ${fmt(ROWS)} rows; node ${process.version}; load ${load().join(' ')}`)
-const loadAtStart = load()
-const dir = await mkdtemp(join(tmpdir(), 'sluice-snapshot-bench-'))
-const pgServer = await startPostgres({ settings: { shared_buffers: '256MB', max_wal_size: '4GB', checkpoint_timeout: '30min' } })
-const sluice = await startSluice(
-  loadConfig({ host: '127.0.0.1', port: 0, dataDir: join(dir, 'sluice'), logLevel: 'silent' },
-    { SLUICE_ADMIN_CLIENT_ID: 'bench', SLUICE_ADMIN_SECRET: 'bench-secret', SLUICE_SECRET_KEY: 'bench-key' }),
-  { logger: pino({ level: 'silent' }) },
-)
-const rssAtStartBytes = process.memoryUsage().rss
-
-/** The moment a record whose value contains `needle` became durable. */
-let watch: { needle: Buffer; resolve: (ms: number) => void } | null = null
-const appendDurably = sluice.log.append.bind(sluice.log)
-sluice.log.append = async (records: AppendRecord[]): Promise<AppendResult[]> => {
-  const results = await appendDurably(records)
-  const durable = nowMs()
-  const w = watch
-  if (w && records.some((r) => Buffer.isBuffer(r.value) && r.value.includes(w.needle))) {
-    watch = null
-    w.resolve(durable)
+/** Samples a process's VmRSS every RSS_SAMPLE_MS until stopped; returns the peak (0 if it could never be read). */
+function sampleRss(pid: number): { stop(): Promise<number> } {
+  let peak = 0
+  let inFlight: Promise<void> | null = null
+  const sample = () => {
+    if (inFlight) return
+    inFlight = procStatusBytes(pid, 'VmRSS').then((rss) => {
+      if (rss !== null) peak = Math.max(peak, rss)
+      inFlight = null
+    })
   }
-  return results
+  sample()
+  const timer = setInterval(sample, RSS_SAMPLE_MS)
+  return {
+    async stop() {
+      clearInterval(timer)
+      await inFlight
+      const last = await procStatusBytes(pid, 'VmRSS')
+      return Math.max(peak, last ?? 0)
+    },
+  }
 }
 
+/** `npx tsc -p tsconfig.build.json`: compiles src/ into dist/, which bin/sluice.js loads. */
+function buildDist(): number {
+  const t0 = nowMs()
+  const result = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: REPO, stdio: 'inherit' })
+  if (result.error) throw result.error
+  if (result.status !== 0) throw new Error(`npx tsc -p tsconfig.build.json exited with ${result.status ?? result.signal}`)
+  return nowMs() - t0
+}
+
+interface SluiceChild {
+  process: ChildProcess
+  pid: number
+  url: string
+  startupMs: number
+  /** The child's stdout and stderr so far (the last 64 kB). */
+  output(): string
+  /** SIGTERM, then SIGKILL if it has not exited after `graceMs`. Idempotent. */
+  stop(graceMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null; killed: boolean }>
+}
+
+/** Starts `node [nodeFlags] bin/sluice.js start --port 0 --data-dir <dataDir>` and waits for its URL. */
+async function startSluiceChild(dataDir: string, nodeFlags: string[]): Promise<SluiceChild> {
+  // Inherit the environment except other SLUICE_* settings, which would change what is measured.
+  const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SLUICE_')))
+  Object.assign(env, {
+    SLUICE_ADMIN_CLIENT_ID: ADMIN.clientId,
+    SLUICE_ADMIN_SECRET: ADMIN.secret,
+    SLUICE_SECRET_KEY: 'bench-key',
+    SLUICE_LOG_LEVEL: 'warn',
+  })
+  const t0 = nowMs()
+  const child = spawn(process.execPath, [...nodeFlags, join(REPO, 'bin', 'sluice.js'), 'start', '--port', '0', '--data-dir', dataDir], {
+    cwd: REPO,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let out = ''
+  let onOutput = () => {}
+  const collect = (chunk: Buffer) => {
+    out = (out + chunk.toString()).slice(-65_536)
+    onOutput()
+  }
+  child.stdout?.on('data', collect)
+  child.stderr?.on('data', collect)
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.on('exit', (code, signal) => {
+      onOutput()
+      resolve({ code, signal })
+    })
+  })
+  const gone = () => child.exitCode !== null || child.signalCode !== null
+
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`Sluice did not print its URL within 60 s; output:\n${out}`)), 60_000)
+    onOutput = () => {
+      const m = out.match(/listening on (http:\/\/\S+)/)
+      if (m) {
+        clearTimeout(timer)
+        onOutput = () => {}
+        resolve(m[1])
+      } else if (gone()) {
+        clearTimeout(timer)
+        reject(new Error(`Sluice exited (${child.exitCode ?? child.signalCode}) before printing its URL; output:\n${out}`))
+      }
+    }
+    child.on('error', (err) => {
+      clearTimeout(timer)
+      reject(err)
+    })
+    onOutput()
+  }).catch((err: unknown) => {
+    if (!gone()) child.kill('SIGKILL')
+    throw err
+  })
+
+  let stopping: Promise<{ code: number | null; signal: NodeJS.Signals | null; killed: boolean }> | null = null
+  return {
+    process: child,
+    pid: child.pid as number,
+    url,
+    startupMs: nowMs() - t0,
+    output: () => out,
+    stop(graceMs = 15_000) {
+      stopping ??= (async () => {
+        if (gone()) return { ...(await exited), killed: false }
+        child.kill('SIGTERM')
+        const inTime = await Promise.race([exited.then(() => true), sleep(graceMs).then(() => false)])
+        if (inTime) return { ...(await exited), killed: false }
+        child.kill('SIGKILL')
+        return { ...(await exited), killed: true }
+      })()
+      return stopping
+    },
+  }
+}
+
+console.log(`snapshot bench: ${fmt(ROWS)} rows; node ${process.version}; load ${load().join(' ')}`)
+const loadAtStart = load()
+const buildMs = buildDist()
+console.log(`built dist/ (npx tsc -p tsconfig.build.json) in ${(buildMs / 1000).toFixed(1)} s`)
+const dir = await mkdtemp(join(tmpdir(), 'sluice-snapshot-bench-'))
+const profileDir = join(dir, 'profile')
+const pgServer = await startPostgres({ settings: { shared_buffers: '256MB', max_wal_size: '4GB', checkpoint_timeout: '30min' } })
+let sluice: SluiceChild | undefined
+let pulseClient: pg.Client | undefined
+
 try {
+  sluice = await startSluiceChild(join(dir, 'sluice'), args.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])
+  const child = sluice
+  console.log(`sluice: pid ${child.pid}, ${child.url}, started in ${(child.startupMs / 1000).toFixed(2)} s` +
+    `${args.profile ? ' (with --cpu-prof)' : ''}`)
+
   let accessToken: string | undefined
-  async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+  async function request(method: string, path: string, body?: unknown): Promise<{ status: number; text: string }> {
     const headers: Record<string, string> = { 'content-type': 'application/json' }
     if (accessToken) headers.authorization = `Bearer ${accessToken}`
-    const res = await fetch(sluice.url + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) })
-    const text = await res.text()
-    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`)
-    return JSON.parse(text) as T
+    const res = await fetch(child.url + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) })
+    return { status: res.status, text: await res.text() }
   }
-  accessToken = (await api<{ accessToken: string }>('POST', '/auth/access-token', { client_id: 'bench', secret: 'bench-secret' })).accessToken
+  async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const res = await request(method, path, body)
+    if (res.status < 200 || res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${res.text}`)
+    return JSON.parse(res.text) as T
+  }
+  accessToken = (await api<{ accessToken: string }>('POST', '/auth/access-token', { client_id: ADMIN.clientId, secret: ADMIN.secret })).accessToken
+  const rssAtStartBytes = await procStatusBytes(child.pid, 'VmRSS')
 
   async function createSource(name: string, extra: Record<string, unknown> = {}): Promise<string> {
     const config = {
@@ -197,81 +307,123 @@ try {
   console.log(`(a) raw COPY: ${fmt(rawRowsPerSecond)} rows/s (${copies.map((c) => c.seconds.toFixed(2)).join(' s, ')} s; ${mb(bestCopy.bytes)} MB of text)`)
 
   // ---- (b) blocking snapshot ----------------------------------------------------------------------------------
-  async function blockingSnapshot(threads: number): Promise<{ seconds: number; rowsPerSecond: number; peakRssBytes: number; rssBeforeBytes: number; sourceId: string }> {
+  async function blockingSnapshot(threads: number): Promise<{ seconds: number; rowsPerSecond: number; peakRssBytes: number; rssBeforeBytes: number | null; sourceId: string }> {
     const sourceId = await createSource(`bench-blocking-${threads}`, { 'snapshot.max.threads': threads })
-    const session = args.profile && threads === 1 ? new Session() : null
-    if (session) {
-      session.connect()
-      await session.post('Profiler.enable')
-      await session.post('Profiler.start')
-    }
-    const rssBeforeBytes = process.memoryUsage().rss
-    const rss = sampleRss()
+    const rssBeforeBytes = await procStatusBytes(child.pid, 'VmRSS')
+    const rss = sampleRss(child.pid)
     const t0 = nowMs()
     await api('POST', '/sources/snapshot', { source_id: sourceId, snapshot_type: 'blocking', topic_names: [`public.${TABLE}`] })
     const run = await waitForRun(sourceId, (r) => r.status === 'completed', 30 * 60_000)
     const seconds = (nowMs() - t0) / 1000
-    const peakRssBytes = rss.stop()
-    if (session) {
-      const { profile } = await session.post('Profiler.stop')
-      session.disconnect()
-      await mkdir(join(import.meta.dirname, 'results'), { recursive: true })
-      await writeFile(join(import.meta.dirname, 'results', 'snapshot.cpuprofile'), JSON.stringify(profile))
-      console.log(`    CPU profile of the 1-thread snapshot (self time):\n${hotSpots(profile, 25).map((l) => `      ${l}`).join('\n')}`)
-    }
+    const peakRssBytes = await rss.stop()
     if (run.rows_read !== ROWS) throw new Error(`snapshot read ${run.rows_read} rows, expected ${ROWS}`)
     return { seconds, rowsPerSecond: ROWS / seconds, peakRssBytes, rssBeforeBytes, sourceId }
   }
+  const mbOrNa = (bytes: number | null) => (bytes === null ? 'n/a' : `${mb(bytes)} MB`)
   const one = await blockingSnapshot(1)
   const ratio = one.rowsPerSecond / rawRowsPerSecond
   console.log(`(b) blocking snapshot, 1 thread: ${fmt(one.rowsPerSecond)} rows/s (${one.seconds.toFixed(2)} s) = ` +
-    `${(ratio * 100).toFixed(1)}% of raw COPY (target ≥ 50%); peak RSS ${mb(one.peakRssBytes)} MB (${mb(one.rssBeforeBytes)} MB before)`)
+    `${(ratio * 100).toFixed(1)}% of raw COPY (target ≥ 50%); Sluice peak RSS ${mb(one.peakRssBytes)} MB (${mbOrNa(one.rssBeforeBytes)} before)`)
   // The topics of a finished measurement are not needed again: deleting the source frees their disk space.
   await api('DELETE', `/sources/${one.sourceId}`)
   const two = await blockingSnapshot(2)
   console.log(`    blocking snapshot, 2 threads: ${fmt(two.rowsPerSecond)} rows/s (${two.seconds.toFixed(2)} s) = ` +
-    `${((two.rowsPerSecond / rawRowsPerSecond) * 100).toFixed(1)}% of raw COPY; peak RSS ${mb(two.peakRssBytes)} MB (${mb(two.rssBeforeBytes)} MB before)`)
+    `${((two.rowsPerSecond / rawRowsPerSecond) * 100).toFixed(1)}% of raw COPY; Sluice peak RSS ${mb(two.peakRssBytes)} MB (${mbOrNa(two.rssBeforeBytes)} before)`)
   await api('DELETE', `/sources/${two.sourceId}`)
 
   // ---- (c) stop_blocking_snapshot ----------------------------------------------------------------------------
   const stopSource = await createSource('bench-stop')
+  // Sources without `topic.prefix` write to `source_<id>.<schema>.<table>`.
+  const pulseTopic = `source_${stopSource}.public.${PULSE}`
+  const needle = `pulse-${Date.now()}-${process.pid}`
+  const findPulse = `/topics/${encodeURIComponent(pulseTopic)}/messages?partition=0&sort_dir=desc&limit=1&value_filter=${encodeURIComponent(needle)}`
+  /** Polls until the event carrying `needle` can be read from the pulse topic; returns when it was first seen. */
+  async function pulseReadableAt(timeoutMs: number): Promise<number> {
+    const deadline = nowMs() + timeoutMs
+    for (;;) {
+      const res = await request('GET', findPulse)
+      const seen = nowMs()
+      if (res.status === 200 && (JSON.parse(res.text) as { result: unknown[] }).result.length > 0) return seen
+      if (res.status !== 200 && res.status !== 404) throw new Error(`GET ${findPulse}: ${res.status} ${res.text}`)
+      if (seen > deadline) return NaN
+      await sleep(RESUME_POLL_MS)
+    }
+  }
+  pulseClient = new pg.Client(pgServer.config())
+  await pulseClient.connect()
   await api('POST', '/sources/snapshot', { source_id: stopSource, snapshot_type: 'blocking', topic_names: [`public.${TABLE}`] })
   const before = await waitForRun(stopSource, (r) => r.status === 'running' && r.rows_read > 0, 10 * 60_000)
-  const needle = `pulse-${Date.now()}`
-  const durable = new Promise<number>((resolve) => {
-    watch = { needle: Buffer.from(needle), resolve }
-  })
   const s0 = nowMs()
   const stopped = await api<{ snapshot: Run; connector_status: string }>('POST', '/sources/stop_blocking_snapshot', { source_id: stopSource })
   const returned = nowMs()
-  await pgServer.query(`INSERT INTO ${PULSE} (note) VALUES ($1)`, [needle])
-  const arrived = await Promise.race([durable, sleep(60_000).then(() => NaN)])
+  await pulseClient.query(`INSERT INTO ${PULSE} (note) VALUES ($1)`, [needle])
+  const inserted = nowMs()
+  const readable = await pulseReadableAt(60_000)
   const callMs = returned - s0
-  const resumeMs = arrived - returned
+  const resumeMs = readable - returned
   console.log(`(c) stop_blocking_snapshot: call ${callMs.toFixed(0)} ms (target < 2000; status ${stopped.snapshot.status}, ` +
     `connector ${stopped.connector_status}, ${fmt(stopped.snapshot.rows_read)} of ${fmt(ROWS)} rows read, ${fmt(before.rows_read)} when called); ` +
-    `first streamed event durable ${resumeMs.toFixed(0)} ms after it returned (target < 1000)`)
+    `first streamed event readable over HTTP ${Number.isNaN(resumeMs) ? 'never (60 s)' : `${resumeMs.toFixed(0)} ms`} after it returned ` +
+    `(INSERT took ${(inserted - returned).toFixed(0)} ms; polled every ${RESUME_POLL_MS} ms; target < 1000)`)
   await api('DELETE', `/sources/${stopSource}`)
 
   // ---- (d) memory ---------------------------------------------------------------------------------------------
-  const hwm = await vmHwmBytes()
+  const hwm = await procStatusBytes(child.pid, 'VmHWM')
   const peakDuringSnapshot = Math.max(one.peakRssBytes, two.peakRssBytes)
-  console.log(`(d) peak RSS during snapshots: ${mb(peakDuringSnapshot)} MB (target < 300); VmHWM ${hwm === null ? 'n/a' : `${mb(hwm)} MB`}; ` +
-    `${mb(rssAtStartBytes)} MB once Sluice had started`)
+  console.log(`(d) Sluice process (node dist/) peak RSS during snapshots: ${mb(peakDuringSnapshot)} MB (target < 300); ` +
+    `VmHWM ${mbOrNa(hwm)}; ${mbOrNa(rssAtStartBytes)} once started`)
+
+  const exit = await child.stop()
+  if (exit.killed || (exit.code !== 0 && exit.code !== null)) {
+    console.log(`    note: Sluice ${exit.killed ? 'had to be SIGKILLed' : `exited with ${exit.code}`}; last output:\n${child.output().slice(-4000)}`)
+  }
+  if (args.profile) {
+    // Profiles are named CPU.<date>.<time>.<pid>.<thread id>.<seq>.cpuprofile; thread 0 is the main thread.
+    const files = await Promise.all((await readdir(profileDir).catch(() => [] as string[])).filter((f) => f.endsWith('.cpuprofile'))
+      .map(async (f) => ({ file: f, bytes: (await stat(join(profileDir, f))).size, main: f.split('.')[4] === '0' })))
+    files.sort((a, b) => Number(b.main) - Number(a.main) || b.bytes - a.bytes)
+    if (files.length === 0) {
+      console.log(`    --profile: the child wrote no CPU profile (exit ${JSON.stringify(exit)})`)
+    } else {
+      const main = files[0]
+      const profile = JSON.parse(await readFile(join(profileDir, main.file), 'utf8'))
+      await mkdir(join(import.meta.dirname, 'results'), { recursive: true })
+      await copyFile(join(profileDir, main.file), join(import.meta.dirname, 'results', 'snapshot.cpuprofile'))
+      console.log(`    CPU profile of the Sluice process, ${main.main ? 'main thread' : 'largest profile'}, whole run (self time; saved as bench/results/snapshot.cpuprofile):\n` +
+        `${hotSpots(profile, 25).map((l) => `      ${l}`).join('\n')}`)
+      if (files.length > 1) console.log(`    other profiles (worker threads): ${files.slice(1).map((f) => `${f.file} (${mb(f.bytes)} MB)`).join(', ')}`)
+    }
+  }
 
   const results = {
     benchmark: 'snapshot',
     date: new Date().toISOString(),
     node: process.version,
     load: { atStart: loadAtStart, atEnd: load() },
+    sluice: { process: 'node bin/sluice.js start (dist/, built with tsc -p tsconfig.build.json)', startupMs: Math.round(child.startupMs), buildMs: Math.round(buildMs), profiled: args.profile },
     table: { rows: ROWS, heapBytes: Number(size.heap), heapBytesPerRow: Math.round(bytesPerRow), totalBytes: Number(size.total) },
     rawCopy: { rowsPerSecond: Math.round(rawRowsPerSecond), seconds: copies.map((c) => Number(c.seconds.toFixed(3))), bytes: bestCopy.bytes },
     blocking: {
       oneThread: { rowsPerSecond: Math.round(one.rowsPerSecond), seconds: Number(one.seconds.toFixed(3)), ratioToRawCopy: Number(ratio.toFixed(3)), peakRssBytes: one.peakRssBytes, rssBeforeBytes: one.rssBeforeBytes },
       twoThreads: { rowsPerSecond: Math.round(two.rowsPerSecond), seconds: Number(two.seconds.toFixed(3)), ratioToRawCopy: Number((two.rowsPerSecond / rawRowsPerSecond).toFixed(3)), peakRssBytes: two.peakRssBytes, rssBeforeBytes: two.rssBeforeBytes },
     },
-    stop: { callMs: Math.round(callMs), streamingResumedMs: Number.isNaN(resumeMs) ? null : Math.round(resumeMs), rowsReadAtCall: before.rows_read, rowsReadAtStop: stopped.snapshot.rows_read, status: stopped.snapshot.status },
-    memory: { peakRssDuringSnapshotBytes: peakDuringSnapshot, vmHwmBytes: hwm, rssAtStartBytes },
+    stop: {
+      callMs: Math.round(callMs),
+      streamingResumedMs: Number.isNaN(resumeMs) ? null : Math.round(resumeMs),
+      streamingResumedMeasure: `call returned → event readable via GET /topics/{topic}/messages (includes the INSERT and up to ${RESUME_POLL_MS} ms of polling: an upper bound)`,
+      insertMs: Math.round(inserted - returned),
+      pollIntervalMs: RESUME_POLL_MS,
+      rowsReadAtCall: before.rows_read,
+      rowsReadAtStop: stopped.snapshot.rows_read,
+      status: stopped.snapshot.status,
+    },
+    memory: {
+      process: 'sluice child process (node dist)',
+      sampleIntervalMs: RSS_SAMPLE_MS,
+      peakRssDuringSnapshotBytes: peakDuringSnapshot,
+      vmHwmBytes: hwm,
+      rssAtStartBytes,
+    },
     targets: {
       ratioAtLeast: 0.5,
       ratioMet: ratio >= 0.5,
@@ -287,8 +439,12 @@ try {
   await mkdir(out, { recursive: true })
   await writeFile(join(out, 'snapshot.json'), `${JSON.stringify(results, null, 2)}\n`)
   console.log(`wrote bench/results/snapshot.json`)
+} catch (err) {
+  if (sluice) console.error(`Sluice output (last 4 kB):\n${sluice.output().slice(-4000)}`)
+  throw err
 } finally {
-  await sluice.close()
+  await pulseClient?.end().catch(() => {})
+  await sluice?.stop()
   await pgServer.destroy()
   await rm(dir, { recursive: true, force: true })
 }

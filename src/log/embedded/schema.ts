@@ -110,7 +110,10 @@ export function openLogDatabase(dir: string, fsync: FsyncMode): Db {
     db.pragma(`page_size = ${PAGE_SIZE}`)
     db.pragma('journal_mode = WAL')
     db.pragma(`synchronous = ${fsync === 'always' ? 'FULL' : 'OFF'}`)
-    db.pragma('cache_size = -65536')
+    // 8 MiB of page cache rather than 64: appends go through the WAL and reads are mostly of recent pages the OS
+    // still caches, so a large cache bought nothing but memory — it filled during any big snapshot (blocking
+    // snapshot of 300,000 rows: Sluice's peak RSS 334 → 282 MB at the same rows/s).
+    db.pragma('cache_size = -8192')
     // Checkpoint every 64 MB of WAL rather than SQLite's 4 MB: a checkpoint (copy to the database file plus two
     // fsyncs) ran inside nearly every append of 5,000 change events. Measured on an append of 5,000 records of
     // ~600 bytes: 24 ms → 15 ms. Crash safety is unchanged (the WAL is replayed on open, whatever its length); the
