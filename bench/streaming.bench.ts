@@ -49,6 +49,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import pino from 'pino'
 import { loadConfig } from '../src/config/config.js'
+import { RecordBatch } from '../src/log/record-batch.js'
 import type { AppendRecord, AppendResult } from '../src/log/topic-log.js'
 import { startSluice } from '../src/main.js'
 import { startPostgres, type TestPostgres } from '../test/harness/postgres.js'
@@ -124,15 +125,28 @@ class Probe {
     this.latencies = []
   }
 
-  observe(records: AppendRecord[], durableMs: number): void {
-    for (const r of records) {
-      if (r.value === null) {
-        this.tombstones++
-        continue
-      }
-      this.changes++
-      if (this.timing === 'none') continue
-      const committed = this.timing === 'ts_us' ? commitMs(r) : (r.timestamp as number)
+  /** What observe needs of an append, taken before the call (a RecordBatch's bytes move to the log's thread). */
+  summarize(records: AppendRecord[] | RecordBatch): { tombstones: number; committedMs: number[] | null; count: number } {
+    if (this.timing === 'none' && records instanceof RecordBatch) {
+      const { meta, count } = records.pack()
+      let tombstones = 0
+      for (let i = 0; i < count; i++) if (meta[i * 6 + 5] === -1) tombstones++
+      return { tombstones, committedMs: null, count }
+    }
+    const list = records instanceof RecordBatch ? records.toAppendRecords() : records
+    const committedMs: number[] = []
+    let tombstones = 0
+    for (const r of list) {
+      if (r.value === null) tombstones++
+      else if (this.timing !== 'none') committedMs.push(this.timing === 'ts_us' ? commitMs(r) : (r.timestamp as number))
+    }
+    return { tombstones, committedMs: this.timing === 'none' ? null : committedMs, count: list.length }
+  }
+
+  observe(summary: ReturnType<Probe['summarize']>, durableMs: number): void {
+    this.tombstones += summary.tombstones
+    this.changes += summary.count - summary.tombstones
+    for (const committed of summary.committedMs ?? []) {
       if (committed < this.firstCommitMs) this.firstCommitMs = committed
       this.latencies.push(durableMs - committed)
     }
@@ -254,11 +268,13 @@ const sluice = await startSluice(
 
 const probes = new Map<string, Probe>()
 const appendDurably = sluice.log.append.bind(sluice.log)
-sluice.log.append = async (records: AppendRecord[]): Promise<AppendResult[]> => {
+sluice.log.append = async (records: AppendRecord[] | RecordBatch): Promise<AppendResult[]> => {
+  const topic = records instanceof RecordBatch ? records.topicNames()[0] : records[0]?.topic
+  const probe = topic === undefined ? undefined : probes.get(topic)
+  const summary = probe?.summarize(records)
   const results = await appendDurably(records)
   const durable = nowMs()
-  const probe = records.length > 0 ? probes.get(records[0].topic) : undefined
-  if (probe) probe.observe(records, durable)
+  if (probe && summary) probe.observe(summary, durable)
   return results
 }
 

@@ -27,8 +27,8 @@ interface CompiledTable {
   key: ((row: Row) => string) | null
   keyFields: Field[]
   /** `{"schema":…,"payload":` by record name (the topic prefix is per event, not per table). */
-  valueSchemas: Map<string, Buffer>
-  keySchemas: Map<string, Buffer>
+  valueSchemas: Map<string, string>
+  keySchemas: Map<string, string>
   sourceNames: SourceNames | null
 }
 
@@ -42,29 +42,32 @@ interface SourceNames {
 
 const compiled = new WeakMap<TableSchema, CompiledTable>()
 
-/** The event's key, or null for a keyless table (and for truncate), as Debezium sends it. */
-export function encodeKey(event: ChangeEvent, options: EncodeKeyOptions): Buffer | null {
+/**
+ * The event's key, or null for a keyless table (and for truncate), as Debezium sends it. Keys and values are JSON
+ * text, which a RecordBatch (log/record-batch.ts) writes straight into its buffer as UTF-8.
+ */
+export function encodeKey(event: ChangeEvent, options: EncodeKeyOptions): string | null {
   const table = compile(event.table)
   if (!table.key || event.op === 't') return null
   const row = event.op === 'd' ? event.before : event.after ?? event.before
   if (!row) return null
   const payload = table.key(row)
-  if (!options.schemasEnable) return Buffer.from(payload)
+  if (!options.schemasEnable) return payload
   const name = recordName(event)
   let head = table.keySchemas.get(name)
   if (head === undefined) {
-    head = Buffer.from(`{"schema":${schemaToJson(keySchema(name, table.keyFields))},"payload":`)
+    head = `{"schema":${schemaToJson(keySchema(name, table.keyFields))},"payload":`
     table.keySchemas.set(name, head)
   }
-  return withSchemaHead(head, payload)
+  return `${head}${payload}}`
 }
 
 /** The key of the tombstone that follows a delete: the deleted row's key (the tombstone's value is null). */
-export function encodeTombstoneKey(event: ChangeEvent, options: EncodeKeyOptions): Buffer | null {
+export function encodeTombstoneKey(event: ChangeEvent, options: EncodeKeyOptions): string | null {
   return encodeKey({ ...event, op: 'd', before: event.before ?? event.after }, options)
 }
 
-export function encodeValue(event: ChangeEvent, options: EncodeValueOptions): Buffer {
+export function encodeValue(event: ChangeEvent, options: EncodeValueOptions): string {
   const table = compile(event.table)
   const version = options.connectorVersion ?? DEFAULT_CONNECTOR_VERSION
   const payload =
@@ -73,24 +76,14 @@ export function encodeValue(event: ChangeEvent, options: EncodeValueOptions): Bu
     `,"source":${sourceJson(event.source, version, table)}` +
     `,"transaction":${transactionJson(event.transaction)}` +
     `,"op":"${event.op}",${timestamps(event.processedAtUs)}}`
-  if (!options.schemasEnable) return Buffer.from(payload)
+  if (!options.schemasEnable) return payload
   const name = recordName(event)
   let head = table.valueSchemas.get(name)
   if (head === undefined) {
-    head = Buffer.from(`{"schema":${schemaToJson(envelopeSchema(name, event.table.columns))},"payload":`)
+    head = `{"schema":${schemaToJson(envelopeSchema(name, event.table.columns))},"payload":`
     table.valueSchemas.set(name, head)
   }
-  return withSchemaHead(head, payload)
-}
-
-// The schema part is the same for every event of a table: copy its cached bytes instead of re-encoding them.
-function withSchemaHead(head: Buffer, payload: string): Buffer {
-  const payloadBytes = Buffer.byteLength(payload)
-  const out = Buffer.allocUnsafe(head.length + payloadBytes + 1)
-  head.copy(out, 0)
-  out.write(payload, head.length)
-  out[out.length - 1] = 0x7d // }
-  return out
+  return `${head}${payload}}`
 }
 
 function recordName(event: ChangeEvent): string {

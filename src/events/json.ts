@@ -39,10 +39,7 @@ export function javaDouble(value: number): string {
   if (value === Number.NEGATIVE_INFINITY) return '"-Infinity"'
   if (value === 0) return Object.is(value, -0) ? '-0.0' : '0.0'
   const abs = Math.abs(value)
-  if (abs >= 1e-3 && abs < 1e7) {
-    const plain = String(value)
-    return plain.includes('.') ? plain : `${plain}.0`
-  }
+  if (abs >= 1e-3 && abs < 1e7) return Number.isInteger(value) ? `${value}.0` : String(value)
   const [mantissa, exponent] = value.toExponential().split('e')
   return `${mantissa.includes('.') ? mantissa : `${mantissa}.0`}E${exponent[0] === '+' ? exponent.slice(1) : exponent}`
 }

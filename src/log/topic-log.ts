@@ -18,6 +18,7 @@
  *   with a null key, as Kafka does.
  * - Caller mistakes throw the errors in `log-errors.ts` (not found, exists, invalid request), never a bare Error.
  */
+import type { RecordBatch } from './record-batch.js'
 
 export type CleanupPolicy = 'delete' | 'compact'
 
@@ -89,8 +90,11 @@ export interface TopicLog {
   getTopic(name: string): Promise<TopicInfo | undefined>
   listTopics(): Promise<TopicInfo[]>
 
-  /** Appends the records (to any number of topics, which must exist); resolves when they are durable. */
-  append(records: AppendRecord[]): Promise<AppendResult[]>
+  /**
+   * Appends the records (to any number of topics, which must exist); resolves when they are durable. A RecordBatch
+   * (record-batch.ts) is the cheaper form for large appends; it is spent by the call.
+   */
+  append(records: AppendRecord[] | RecordBatch): Promise<AppendResult[]>
   read(topic: string, partition: number, fromOffset: number, options?: ReadOptions): Promise<LogRecord[]>
   offsets(topic: string, partition: number): Promise<PartitionOffsets>
   /** The earliest offset whose timestamp is >= `timestamp`, or null when there is none. */

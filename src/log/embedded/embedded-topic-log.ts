@@ -9,6 +9,7 @@
  * partition at the offset after its last acknowledged record.
  */
 import { LogClosedError } from '../log-errors.js'
+import { RecordBatch } from '../record-batch.js'
 import type {
   AppendRecord,
   AppendResult,
@@ -118,8 +119,9 @@ class EmbeddedTopicLog implements TopicLog {
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
   }
 
-  async append(records: AppendRecord[]): Promise<AppendResult[]> {
+  async append(batch: AppendRecord[] | RecordBatch): Promise<AppendResult[]> {
     this.assertOpen()
+    const records = batch instanceof RecordBatch ? batch.toAppendRecords() : batch
     if (records.length === 0) return []
     const { results, topics } = this.appender.append(records)
     this.waiters.notify(topics)

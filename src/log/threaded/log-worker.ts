@@ -8,7 +8,8 @@ import { type MessagePort, parentPort, workerData } from 'node:worker_threads'
 import { createEmbeddedTopicLog, type TopicLogLogger } from '../embedded/embedded-topic-log.js'
 import type { TopicLog } from '../topic-log.js'
 import type { CallMessage, WorkerMessage, WorkerOptions } from './protocol.js'
-import { type PackedRecords, packLogRecords, toWireError, transferablesOf, unpackAppendRecords } from './wire.js'
+import type { PackedRecords } from '../record-batch.js'
+import { packLogRecords, toWireError, transferablesOf, unpackAppendRecords } from './wire.js'
 
 if (parentPort === null) throw new Error('log-worker.ts runs only as a worker thread')
 const port: MessagePort = parentPort

@@ -1,6 +1,7 @@
 /** The messages between ThreadedTopicLog (main thread) and log-worker.ts. */
 import type { EmbeddedTopicLogOptions } from '../embedded/embedded-topic-log.js'
-import type { PackedRecords, WireError } from './wire.js'
+import type { PackedRecords } from '../record-batch.js'
+import type { WireError } from './wire.js'
 
 export type WorkerOptions = Omit<EmbeddedTopicLogOptions, 'logger'> & { logging: boolean }
 

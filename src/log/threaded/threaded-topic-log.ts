@@ -27,6 +27,7 @@ import type {
   TopicInfo,
   TopicLog,
 } from '../topic-log.js'
+import { type RecordBatch, recycleBatchBuffer } from '../record-batch.js'
 import type { CallMethod, WorkerMessage, WorkerOptions } from './protocol.js'
 import { fromWireError, packAppendRecords, transferablesOf, unpackLogRecords } from './wire.js'
 
@@ -55,10 +56,6 @@ function startWorker(workerData: WorkerOptions): Worker {
   return new Worker(bootstrap, { eval: true, workerData })
 }
 
-/** Spare append buffers kept (one batch being written, one filling, one in reserve) and their smallest size. */
-const MAX_SPARES = 3
-const MIN_BUFFER_BYTES = 1024 * 1024
-
 interface Pending {
   resolve(value: unknown): void
   reject(error: Error): void
@@ -69,7 +66,6 @@ class ThreadedTopicLog implements TopicLog {
   private readonly pending = new Map<number, Pending>()
   private readonly waiters = new AppendWaiters()
   private nextId = 1
-  private readonly spares: ArrayBuffer[] = []
   private closing: Promise<void> | null = null
   /** Set when the worker failed to start or died: every call fails with it. */
   private failure: Error | null = null
@@ -104,10 +100,10 @@ class ThreadedTopicLog implements TopicLog {
     return this.call('listTopics', [])
   }
 
-  async append(records: AppendRecord[]): Promise<AppendResult[]> {
+  async append(records: AppendRecord[] | RecordBatch): Promise<AppendResult[]> {
     if (this.closing !== null) throw new LogClosedError()
     if (records.length === 0) return []
-    const packed = packAppendRecords(records, (size) => this.allocate(size))
+    const packed = packAppendRecords(records)
     return this.call('append', [packed], transferablesOf(packed))
   }
 
@@ -164,16 +160,6 @@ class ThreadedTopicLog implements TopicLog {
     return this.closing
   }
 
-  /**
-   * A buffer for a packed append: the worker sends each append's buffer back once stored, and reusing those spares
-   * spares the main thread an allocation of megabytes per batch — measured, fresh buffers doubled its GC time.
-   */
-  private allocate(size: number): Buffer {
-    const index = this.spares.findIndex((spare) => spare.byteLength >= size)
-    if (index >= 0) return Buffer.from(this.spares.splice(index, 1)[0])
-    return Buffer.allocUnsafeSlow(Math.max(size, MIN_BUFFER_BYTES))
-  }
-
   private call<T>(method: CallMethod, args: unknown[], transfer: ArrayBuffer[] = []): Promise<T> {
     if (this.closing !== null) return Promise.reject(new LogClosedError())
     return this.send(method, args, transfer)
@@ -200,7 +186,7 @@ class ThreadedTopicLog implements TopicLog {
         this.fail(fromWireError(message.error))
         return
       case 'result':
-        if (message.spare !== undefined && this.spares.length < MAX_SPARES) this.spares.push(message.spare)
+        if (message.spare !== undefined) recycleBatchBuffer(message.spare)
         this.settle(message.id)?.resolve(message.packed ?? message.value)
         return
       case 'error':

@@ -46,6 +46,11 @@ export interface ReplicationStream extends AsyncIterable<ReplicationFrame> {
   acknowledge(lsn: Lsn): void
   /** Ends the COPY and the connection; pending and later iterations finish with `done`. Idempotent. */
   close(): Promise<void>
+  /**
+   * A frame already received, taken without waiting, or null when none is buffered (or an iteration is in progress,
+   * or the stream has ended or failed: iterate to learn which). A busy consumer saves several promises per frame.
+   */
+  takeBuffered(): ReplicationFrame | null
   readonly stats: ReplicationStreamStats
 }
 
@@ -79,6 +84,7 @@ class CopyBothReplicationStream implements ReplicationStream {
   private statusScheduled = false
   private wake: (() => void) | undefined
   private pulling: Promise<unknown> = Promise.resolve()
+  private pullsInFlight = 0
   private readonly timer: NodeJS.Timeout
   private readonly signal: AbortSignal | undefined
   private readonly onAbort = (): void => void this.close()
@@ -134,7 +140,8 @@ class CopyBothReplicationStream implements ReplicationStream {
     return {
       next: () => {
         // One pull at a time, so frames come out in server order even if the consumer overlaps calls.
-        const result = this.pulling.then(() => this.pull())
+        this.pullsInFlight++
+        const result = this.pulling.then(() => this.pull()).finally(() => this.pullsInFlight--)
         this.pulling = result.catch(() => undefined)
         return result
       },
@@ -143,6 +150,12 @@ class CopyBothReplicationStream implements ReplicationStream {
         return { done: true, value: undefined }
       },
     }
+  }
+
+  takeBuffered(): ReplicationFrame | null {
+    if (this.closing || this.failure || this.pullsInFlight > 0) return null
+    const chunk = this.copy.read() as Buffer | null
+    return chunk === null ? null : this.take(chunk)
   }
 
   private async pull(): Promise<IteratorResult<ReplicationFrame>> {

@@ -11,7 +11,8 @@
  */
 import type { ChangeEvent, SnapshotMarker } from '../../../events/change-event.js'
 import { encodeKey, encodeValue } from '../../../events/envelope.js'
-import type { AppendRecord, TopicLog } from '../../../log/topic-log.js'
+import { RecordBatch } from '../../../log/record-batch.js'
+import type { TopicLog } from '../../../log/topic-log.js'
 import type { SourceMetrics } from '../../source.js'
 import type { PostgresSourceConfig } from '../postgres-config.js'
 
@@ -27,7 +28,7 @@ interface Held {
 
 export class SnapshotEmitter {
   private held: Held | null = null
-  private batch: AppendRecord[] = []
+  private batch = new RecordBatch()
   private first = true
   private tableStart = false
   /** Records released into batches so far; `durable` waits on a count. */
@@ -103,7 +104,7 @@ export class SnapshotEmitter {
   private appendBatch(): Promise<void> {
     const batch = this.batch
     const count = this.released
-    this.batch = []
+    this.batch = new RecordBatch()
     const appended = this.appending.then(async () => {
       if (this.failure !== null) throw this.failure
       await this.log.append(batch).catch((error: unknown) => {
@@ -111,6 +112,7 @@ export class SnapshotEmitter {
         throw error
       })
       this.metrics.recordsSent += batch.length
+      this.metrics.bytesSent += batch.bytes
       this.metrics.snapshotEvents += batch.length
       this.metrics.lastEventAtMs = Date.now()
       this.durable = this.durable.filter((w) => (w.count <= count ? void w.resolve() : true))
@@ -127,13 +129,11 @@ export class SnapshotEmitter {
     this.released++
     for (const resolve of held.waiters) this.durable.push({ count: this.released, resolve })
     held.event.source.snapshot = this.fixedMarker ?? marker
-    const value = encodeValue(held.event, { schemasEnable: this.config.valueSchemas })
-    this.batch.push({
+    this.batch.add({
       topic: held.topic,
       key: encodeKey(held.event, { schemasEnable: this.config.keySchemas }),
-      value,
+      value: encodeValue(held.event, { schemasEnable: this.config.valueSchemas }),
       timestamp: Number(held.event.source.commitTimeUs / 1000n),
     })
-    this.metrics.bytesSent += value.length
   }
 }

@@ -51,10 +51,10 @@ export class StreamingControl {
     open?.()
   }
 
-  /** Streaming: a frame arrived; wait here while paused. */
-  async enter(): Promise<void> {
+  /** Streaming: a frame arrived; while paused, returns the promise to wait on (nothing otherwise: no await needed). */
+  enter(): Promise<void> | undefined {
     this.idle = false
-    if (this.gatePromise) await this.gatePromise
+    return this.gatePromise ?? undefined
   }
 
   /** Streaming: at a boundary with nothing pending; a requested pause takes effect now. */

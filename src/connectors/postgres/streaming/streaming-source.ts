@@ -15,7 +15,8 @@
  */
 import type { ChangeEvent } from '../../../events/change-event.js'
 import { encodeKey, encodeValue } from '../../../events/envelope.js'
-import type { AppendRecord, TopicLog } from '../../../log/topic-log.js'
+import { RecordBatch } from '../../../log/record-batch.js'
+import type { TopicLog } from '../../../log/topic-log.js'
 import type { OffsetStore, SourceMetrics, TaskLogger } from '../../source.js'
 import { decodePgOutput } from '../pgoutput/decoder.js'
 import type { PgOutputMessage } from '../pgoutput/messages.js'
@@ -23,6 +24,7 @@ import type { PostgresSourceConfig } from '../postgres-config.js'
 import { emitHeartbeat } from '../replication/heartbeat.js'
 import { type Lsn, maxLsn } from '../replication/lsn.js'
 import type { ReplicationConnection } from '../replication/replication-connection.js'
+import type { ReplicationFrame } from '../replication/replication-frames.js'
 import type { ReplicationStream } from '../replication/replication-stream.js'
 import { getSlot } from '../replication/slot.js'
 import type { SqlClient } from '../replication/sql.js'
@@ -108,7 +110,8 @@ function startTimers(options: StreamingSourceOptions): NodeJS.Timeout[] {
 
 class Streamer {
   private readonly mapper: ChangeMapper
-  private pending: AppendRecord[] = []
+  /** Records encoded as they come (see RecordBatch: nothing per record is kept alive until the append). */
+  private pending = new RecordBatch()
   /** End LSN of the last transaction whose records are all in `pending` (or already appended). */
   private ackable: Lsn | null = null
   private tx: TransactionContext | null = null
@@ -135,38 +138,62 @@ class Streamer {
 
   async consume(): Promise<void> {
     const { control } = this.options
-    for await (const frame of this.stream) {
-      this.framesSeen++
-      if (this.draining) {
-        await this.draining
-        break
+    const frames = this.stream[Symbol.asyncIterator]()
+    try {
+      for (;;) {
+        // Frames already received are taken without a promise each; only an empty buffer waits.
+        let frame = this.stream.takeBuffered()
+        if (frame === null) {
+          const next = await frames.next()
+          if (next.done) break
+          frame = next.value
+        }
+        this.framesSeen++
+        if (this.draining) {
+          await this.draining
+          break
+        }
+        const gate = control.enter()
+        if (gate) await gate
+        if (this.draining) {
+          await this.draining
+          break
+        }
+        if (frame.kind === 'xlogdata') {
+          const handling = this.handle(decodePgOutput(frame.data, { protocolVersion: 1 }), frame.walStart)
+          if (handling) {
+            this.busy = handling.catch(() => undefined)
+            await handling
+          }
+        }
+        if (this.tx === null) await this.atTransactionBoundary(frame)
       }
-      await control.enter()
-      if (this.draining) {
-        await this.draining
-        break
-      }
-      const handling = frame.kind === 'xlogdata' ? this.handle(decodePgOutput(frame.data, { protocolVersion: 1 }), frame.walStart) : Promise.resolve()
-      this.busy = handling.catch(() => undefined)
-      await handling
-      // Between transactions, with nothing more already received: make what we have durable now (latency), and
-      // let a keepalive move the slot past WAL that carried nothing for us.
-      const idle = this.stream.stats.bufferedFrames === 0
-      if (this.tx === null && idle && frame.kind !== 'keepalive' && !control.pausing) {
-        // Quiet: the batch is written while the next frames are decoded; the boundary is announced (a pause may be
-        // granted) only once it is durable, and only if no frame came in meanwhile.
-        const seen = this.framesSeen
-        await this.flushAhead()
-        void this.flushing.then(() => {
-          if (this.framesSeen === seen && this.failure === null) control.atBoundary()
-        })
-      } else if (this.tx === null && (idle || frame.kind === 'keepalive' || control.pausing)) {
-        await this.flush()
-        if (frame.kind === 'keepalive' && this.ackable === null) this.acknowledge(frame.walEnd)
-        if (idle || control.pausing) control.atBoundary()
-      }
+    } finally {
+      await frames.return?.()
     }
     if (!this.draining) await this.flush(true)
+  }
+
+  /**
+   * Between transactions, with nothing more already received: make what we have durable now (latency), and let a
+   * keepalive move the slot past WAL that carried nothing for us.
+   */
+  private async atTransactionBoundary(frame: ReplicationFrame): Promise<void> {
+    const { control } = this.options
+    const idle = this.stream.stats.bufferedFrames === 0
+    if (idle && frame.kind !== 'keepalive' && !control.pausing) {
+      // Quiet: the batch is written while the next frames are decoded; the boundary is announced (a pause may be
+      // granted) only once it is durable, and only if no frame came in meanwhile.
+      const seen = this.framesSeen
+      await this.flushAhead()
+      void this.flushing.then(() => {
+        if (this.framesSeen === seen && this.failure === null) control.atBoundary()
+      })
+    } else if (idle || frame.kind === 'keepalive' || control.pausing) {
+      await this.flush()
+      if (frame.kind === 'keepalive' && this.ackable === null) this.acknowledge(frame.walEnd)
+      if (idle || control.pausing) control.atBoundary()
+    }
   }
 
   /** Stops taking frames; appends what is pending and acknowledges the last complete transaction. */
@@ -179,45 +206,44 @@ class Streamer {
     return this.draining
   }
 
-  private async handle(message: PgOutputMessage, lsn: Lsn): Promise<void> {
+  /** Handles one message; returns a promise only when it has to wait (an append, a catalog lookup). */
+  private handle(message: PgOutputMessage, lsn: Lsn): Promise<void> | undefined {
     switch (message.tag) {
       case 'begin':
         this.tx = { xid: message.xid, commitTimeUs: message.commitTime + PG_EPOCH_OFFSET_US, lastCommitLsn: this.lastCommitLsn }
-        return
+        return undefined
       case 'commit':
         this.tx = null
         this.lastCommitLsn = message.commitLsn
         this.ackable = message.endLsn
         this.options.metrics.millisBehindSource = Math.max(0, Date.now() - Number((message.commitTime + PG_EPOCH_OFFSET_US) / 1000n))
-        if (this.pending.length >= MAX_BATCH_RECORDS) await this.flushAhead()
-        return
+        return this.pending.length >= MAX_BATCH_RECORDS ? this.flushAhead() : undefined
       case 'relation':
-        await this.defineRelation(message)
-        return
+        return this.defineRelation(message)
       case 'type':
-        await this.reloadTypes()
-        return
-      case 'message': {
-        const injected = this.options.control.interceptor?.onMessage(message)
-        if (injected) {
-          this.addEvents(injected.records)
-          await this.flush()
-          await injected.afterDurable()
-        }
-        // Heartbeats and other logical messages outside a transaction are boundaries the slot may advance to.
-        if (!message.transactional && this.tx === null) this.ackable = message.lsn
-        return
-      }
+        return this.reloadTypes()
+      case 'message':
+        return this.handleLogicalMessage(message)
       case 'insert':
       case 'update':
       case 'delete':
       case 'truncate':
         this.addChanges(message, lsn)
-        if (this.pending.length >= MAX_BATCH_RECORDS) await this.flushAhead()
-        return
+        return this.pending.length >= MAX_BATCH_RECORDS ? this.flushAhead() : undefined
       default:
-        return
+        return undefined
     }
+  }
+
+  private async handleLogicalMessage(message: Extract<PgOutputMessage, { tag: 'message' }>): Promise<void> {
+    const injected = this.options.control.interceptor?.onMessage(message)
+    if (injected) {
+      this.addEvents(injected.records)
+      await this.flush()
+      await injected.afterDurable()
+    }
+    // Heartbeats and other logical messages outside a transaction are boundaries the slot may advance to.
+    if (!message.transactional && this.tx === null) this.ackable = message.lsn
   }
 
   private async defineRelation(message: Extract<PgOutputMessage, { tag: 'relation' }>): Promise<void> {
@@ -252,11 +278,11 @@ class Streamer {
       const timestamp = Number(event.source.commitTimeUs / 1000n)
       const key = event.op === 't' ? null : encodeKey(event, keyOptions)
       const value = encodeValue(event, encodeOptions)
-      this.pending.push({ topic, key, value, timestamp })
+      this.pending.add({ topic, key, value, timestamp })
       if (event.op === 'd' && config.tombstonesOnDelete) {
         // A delete's key is already the tombstone's key (encodeTombstoneKey of a delete encodes the same `before`
         // row): share it rather than encode it twice.
-        this.pending.push({ topic, key, value: null, timestamp })
+        this.pending.add({ topic, key, value: null, timestamp })
       }
       if (event.op === 'c') metrics.createEvents++
       else if (event.op === 'u') metrics.updateEvents++
@@ -275,7 +301,7 @@ class Streamer {
    */
   private flush(saveOffset = false): Promise<void> {
     const batch = this.pending
-    this.pending = []
+    this.pending = new RecordBatch()
     let ack: Lsn | null = null
     if (this.ackable !== null && this.tx === null) {
       ack = this.ackable
@@ -300,13 +326,13 @@ class Streamer {
   }
 
   /** `saveOffset` stores the acknowledged position now rather than at most every OFFSET_SAVE_INTERVAL_MS (stops). */
-  private async write(batch: AppendRecord[], ack: Lsn | null, saveOffset: boolean): Promise<void> {
+  private async write(batch: RecordBatch, ack: Lsn | null, saveOffset: boolean): Promise<void> {
     if (this.failure !== null) throw this.failure
     const { log, metrics, offsets } = this.options
     if (batch.length > 0) {
       await log.append(batch)
       metrics.recordsSent += batch.length
-      metrics.bytesSent += batch.reduce((n, r) => n + (r.value?.length ?? 0) + (r.key?.length ?? 0), 0)
+      metrics.bytesSent += batch.bytes
       metrics.lastEventAtMs = Date.now()
     }
     if (ack !== null) {
