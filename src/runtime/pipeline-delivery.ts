@@ -69,12 +69,20 @@ export async function runDelivery(o: DeliveryOptions): Promise<void> {
     running = true
     o.onRunning()
   }
-  const nextPoll = async (from: Map<string, number>): Promise<Polled> => {
-    if (Date.now() - topicsAt >= TOPIC_REFRESH_MS) {
-      topics = await o.topics()
-      topicsAt = Date.now()
-    }
-    return poll(o, topics, from, rotation++)
+  /**
+   * Starts the next poll. It is awaited on the next turn of the loop; if the loop ends first (a stop), nobody awaits
+   * it, and its failure (the log closing under it) must not surface as an unhandled rejection.
+   */
+  const nextPoll = (from: Map<string, number>): Promise<Polled> => {
+    const polled = (async () => {
+      if (Date.now() - topicsAt >= TOPIC_REFRESH_MS) {
+        topics = await o.topics()
+        topicsAt = Date.now()
+      }
+      return poll(o, topics, from, rotation++)
+    })()
+    polled.catch(() => undefined)
+    return polled
   }
 
   /** Kafka's linger: a small batch waits (up to `lingerMs`) for more records, so a trickle is sent in fewer writes. */
@@ -101,7 +109,6 @@ export async function runDelivery(o: DeliveryOptions): Promise<void> {
     const ahead = new Map(positions)
     for (const [k, offset] of polled.consumed) ahead.set(k, offset)
     polling = nextPoll(ahead)
-    polling.catch(() => undefined) // awaited next turn; a failure of this batch must not leave it unhandled
     await deliver(o, polled)
     await o.log.commitOffsets(o.group, [...polled.consumed].map(([k, offset]) => {
       const [topic, partition] = k.split('\u0000')

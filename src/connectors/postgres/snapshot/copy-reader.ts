@@ -12,11 +12,12 @@ import pg from 'pg'
 import { to as copyTo } from 'pg-copy-streams'
 import { parseCopyTextRow } from '../types/copy-text.js'
 
+/** Yields the rows of each chunk received as one array: a promise per chunk rather than per row. */
 export async function* copyRows(
   client: pg.Client,
   query: string,
   options: { signal: AbortSignal; cancelConfig: pg.ClientConfig },
-): AsyncGenerator<Array<string | null>> {
+): AsyncGenerator<Array<Array<string | null>>> {
   const stream = client.query(copyTo(`COPY (${query}) TO STDOUT`))
   const cancel = () => {
     void cancelBackend(options.cancelConfig, client).finally(() => {
@@ -33,10 +34,10 @@ export async function* copyRows(
       const text = rest + decoder.write(chunk)
       const lines = text.split('\n')
       rest = lines.pop() ?? ''
-      for (const line of lines) yield parseCopyTextRow(line)
+      if (lines.length > 0) yield lines.map(parseCopyTextRow)
     }
     rest += decoder.end()
-    if (rest.length > 0) yield parseCopyTextRow(rest)
+    if (rest.length > 0) yield [parseCopyTextRow(rest)]
   } finally {
     options.signal.removeEventListener('abort', cancel)
   }

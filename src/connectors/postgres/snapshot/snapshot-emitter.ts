@@ -50,7 +50,8 @@ export class SnapshotEmitter {
     this.tableStart = true
   }
 
-  async emit(topic: string, event: ChangeEvent, owner: unknown = null): Promise<void> {
+  /** Adds a read; returns a promise (to await before the next) only when a full batch had to be handed over. */
+  emit(topic: string, event: ChangeEvent, owner: unknown = null): Promise<void> | undefined {
     if (this.held) this.release(this.held.event.source.snapshot)
     let marker: SnapshotMarker = 'true'
     if (this.first) marker = 'first'
@@ -59,7 +60,7 @@ export class SnapshotEmitter {
     this.tableStart = false
     event.source.snapshot = marker
     this.held = { topic, event, owner, waiters: [] }
-    if (this.batch.length >= BATCH_RECORDS) await this.appendAhead()
+    return this.batch.length >= BATCH_RECORDS ? this.appendAhead() : undefined
   }
 
   /**

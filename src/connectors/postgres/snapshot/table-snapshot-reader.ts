@@ -19,7 +19,7 @@ import type { TopicLog } from '../../../log/topic-log.js'
 import type { PostgresSourceConfig } from '../postgres-config.js'
 import type { Lsn } from '../replication/lsn.js'
 import { quoteIdent, quoteLiteral, quoteTable } from '../replication/sql.js'
-import { ChangeMapper, type MappedTable } from '../streaming/change-mapper.js'
+import { ChangeMapper, type MappedTable, millisecondClock } from '../streaming/change-mapper.js'
 import type { TypeRegistry } from '../types/type-registry.js'
 import { copyRows } from './copy-reader.js'
 import { SnapshotEmitter } from './snapshot-emitter.js'
@@ -139,6 +139,7 @@ async function readTable(
   /** Readers inside a chunk's COPY: a reader that ends its chunk while others still read leaves the markers to them. */
   let copying = 0
 
+  const nowUs = millisecondClock()
   const work = async (client: pg.Client) => {
     while (!stop && !signal.aborted) {
       const start = starts.shift()
@@ -150,9 +151,12 @@ async function readTable(
       let count = 0
       copying++
       try {
-        for await (const values of copyRows(client, sql, { signal, cancelConfig: options.config.connection })) {
-          await emitter.emit(mapped.topic, mapper.readEvent(mapped, values, 'true', options.lsn, BigInt(Date.now()) * 1000n), client)
-          count++
+        for await (const rows of copyRows(client, sql, { signal, cancelConfig: options.config.connection })) {
+          for (const values of rows) {
+            const full = emitter.emit(mapped.topic, mapper.readEvent(mapped, values, 'true', options.lsn, nowUs()), client)
+            if (full) await full
+            count++
+          }
         }
       } finally {
         copying--

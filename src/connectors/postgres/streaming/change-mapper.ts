@@ -109,7 +109,7 @@ export function relaxRequiredColumns(schema: TableSchema, row: Row): TableSchema
 }
 
 /** The wall clock in µs at ms resolution; one bigint per millisecond rather than one per event. */
-function millisecondClock(): () => bigint {
+export function millisecondClock(): () => bigint {
   let lastMs = Number.NaN
   let lastUs = 0n
   return () => {
