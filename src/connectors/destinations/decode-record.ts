@@ -3,8 +3,9 @@
  * that sources write when `*.converter.schemas.enable` is on. A record that is not a Debezium change event throws a
  * RecordError, so it goes to the dead-letter topic instead of stopping delivery.
  */
+import { parse as parseLossless } from 'lossless-json'
 import type { LogRecord } from '../../log/topic-log.js'
-import { type ChangeValue, type DestinationRecord, RecordError } from './destination.js'
+import { type ChangeValue, type DestinationRecord, ExactInteger, RecordError } from './destination.js'
 
 function parse(buffer: Buffer | null, what: string): unknown {
   if (buffer === null) return null
@@ -13,6 +14,26 @@ function parse(buffer: Buffer | null, what: string): unknown {
   } catch (err) {
     throw new RecordError(`the record's ${what} is not JSON`, { cause: err })
   }
+}
+
+/**
+ * JSON.parse turns an int64 beyond 2^53 (a bigint column, Debezium writes it as a plain number) into the nearest
+ * double: a different value. When a row holds an integer that may have been rounded, the text is parsed again with
+ * lossless-json, keeping such integers exact (ExactInteger). Rare, so the fast JSON.parse stays the common path.
+ */
+function mayHaveLostDigits(row: unknown): boolean {
+  if (row === null || typeof row !== 'object') return false
+  for (const value of Object.values(row as Record<string, unknown>)) {
+    if (typeof value === 'number' && Number.isInteger(value) && !Number.isSafeInteger(value)) return true
+  }
+  return false
+}
+
+function parseExact(buffer: Buffer): unknown {
+  return parseLossless(buffer.toString('utf8'), null, (text) => {
+    const number = Number(text)
+    return Number.isSafeInteger(number) || !/^-?\d+$/.test(text) ? number : new ExactInteger(text)
+  })
 }
 
 function unwrap(json: unknown): { payload: unknown; schema: unknown } {
@@ -24,8 +45,13 @@ function unwrap(json: unknown): { payload: unknown; schema: unknown } {
 }
 
 export function decodeRecord(record: LogRecord): DestinationRecord {
-  const key = unwrap(parse(record.key, 'key')).payload
-  const value = unwrap(parse(record.value, 'value'))
+  let key = unwrap(parse(record.key, 'key')).payload
+  let value = unwrap(parse(record.value, 'value'))
+  if (record.key !== null && mayHaveLostDigits(key)) key = unwrap(parseExact(record.key)).payload
+  const rows = value.payload as { before?: unknown; after?: unknown } | null
+  if (record.value !== null && (mayHaveLostDigits(rows?.before) || mayHaveLostDigits(rows?.after))) {
+    value = unwrap(parseExact(record.value))
+  }
   if (key !== null && (typeof key !== 'object' || Array.isArray(key))) throw new RecordError('the record key is not a JSON object')
   const envelope = value.payload as ChangeValue | null
   if (envelope !== null && (typeof envelope !== 'object' || !['c', 'u', 'd', 'r', 't'].includes(envelope.op))) {

@@ -58,6 +58,19 @@ export interface DestinationConnector {
  * `isolate: false`) the destination's retries for this batch are exhausted, so bisecting would only repeat them and
  * the whole batch goes to the dead-letter topic.
  */
+/**
+ * An integer beyond 2^53 (an int64 column), which a JS number cannot hold exactly: kept as its decimal text.
+ * JSON.stringify writes it as a JSON string, which PostgreSQL casts to bigint or numeric exactly (an HTTP sink's
+ * receiver sees a string where the source had a number: the digits survive, the JSON type does not).
+ */
+export class ExactInteger {
+  constructor(readonly text: string) {}
+
+  toJSON(): string {
+    return this.text
+  }
+}
+
 export class RecordError extends Error {
   readonly isolate: boolean
 

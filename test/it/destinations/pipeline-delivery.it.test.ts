@@ -19,7 +19,9 @@ describe('pipeline to a PostgreSQL destination', () => {
     await createWorkloadTable(pg, 'accounts')
     await pg.query("INSERT INTO accounts SELECT g, 1, 'seed' || g FROM generate_series(1, 5000) g")
     await pg.query('CREATE TABLE events (at bigint NOT NULL, kind text)')
-    await pg.query("INSERT INTO events SELECT g, 'k' || g FROM generate_series(1, 300) g")
+    await pg.query("INSERT INTO events SELECT g, 'k' || g FROM generate_series(1, 298) g")
+    // int64 values a JS number cannot hold: they must arrive digit for digit.
+    await pg.query("INSERT INTO events VALUES (9007199254740993, 'big'), (-9223372036854775808, 'min')")
     t = await startTestSluice()
     api = adminClient(t)
   })
@@ -56,6 +58,8 @@ describe('pipeline to a PostgreSQL destination', () => {
       { timeoutMs: 60_000, message: 'keyless table appended' },
     )
     expect(events.d).toBe(300)
+    const exact = await pg.query("SELECT kind, at::text AS at FROM public.events WHERE kind IN ('big', 'min') ORDER BY kind", [], 'target')
+    expect(exact.rows).toEqual([{ kind: 'big', at: '9007199254740993' }, { kind: 'min', at: '-9223372036854775808' }])
 
     const destination = (await api.request('GET', `/destinations/${destinationId}`)).body.result[0]
     expect(destination).toMatchObject({ connector_status: 'Active', desired_state: 'Active' })

@@ -5,6 +5,8 @@
  * replay of the topic writes the same values again.
  */
 
+import { ExactInteger } from '../destination.js'
+
 const CONNECT_TYPES: Record<string, string> = {
   int8: 'smallint',
   int16: 'smallint',
@@ -43,7 +45,7 @@ export function typeFromValue(value: unknown): string | undefined {
   if (value === null || value === undefined) return undefined
   if (typeof value === 'boolean') return 'boolean'
   // Schemaless JSON cannot tell an integer column from a decimal one whose first values happened to be whole.
-  if (typeof value === 'number') return 'numeric'
+  if (typeof value === 'number' || value instanceof ExactInteger) return 'numeric'
   if (typeof value === 'object') return 'jsonb'
   return 'text'
 }
