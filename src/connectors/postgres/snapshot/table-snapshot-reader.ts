@@ -127,9 +127,9 @@ async function readTable(
   const resumable = previous && previous.relfilenode === relfilenode && previous.chunkBlocks === CHUNK_BLOCKS
   const cursor: ChunkCursor = resumable ? { ...previous, done: [...previous.done] } : { relfilenode, chunkBlocks: CHUNK_BLOCKS, done: [] }
   let rowsRead = resumable ? state.rowsRead : 0
+  const lastStart = await lastChunkWithRows(workers[0], name, Math.floor(Math.max(blocks - 1, 0) / CHUNK_BLOCKS) * CHUNK_BLOCKS)
   const starts: number[] = []
-  for (let start = 0; start < Math.max(blocks, 1); start += CHUNK_BLOCKS) if (!cursor.done.includes(start)) starts.push(start)
-  const lastStart = Math.floor(Math.max(blocks - 1, 0) / CHUNK_BLOCKS) * CHUNK_BLOCKS
+  for (let start = 0; start <= lastStart; start += CHUNK_BLOCKS) if (!cursor.done.includes(start)) starts.push(start)
 
   let run = await channel.save(patchTable(options.run, state.topic, { status: 'running', startedAt: state.startedAt ?? new Date().toISOString(), rowsEstimated: shape.rowsEstimated, cursor, rowsRead }))
   emitter.startTable()
@@ -179,6 +179,21 @@ async function readTable(
   await saving
   if (signal.aborted || stop) return run
   return channel.save(patchTable(run, state.topic, { status: 'completed', endedAt: new Date().toISOString(), rowsRead }))
+}
+
+/**
+ * The start of the last chunk holding a row visible to the snapshot. Trailing chunks can be empty (a table whose
+ * tail was emptied by deletes and not yet truncated by VACUUM); reading them last would leave the table's real last
+ * row without its `last_in_data_collection` / `last` marker, which is decided when the final chunk ends. Each probe
+ * reads at most one chunk (a TID range scan stopping at the first visible row); the open-ended final chunk still
+ * covers everything after it.
+ */
+async function lastChunkWithRows(client: pg.Client, name: { schema: string; table: string }, lastStart: number): Promise<number> {
+  for (let start = lastStart; start > 0; start -= CHUNK_BLOCKS) {
+    const { rows } = await client.query(`SELECT 1 FROM ${quoteTable(name)} WHERE ctid >= '(${start},0)'::tid LIMIT 1`)
+    if (rows.length > 0) return start
+  }
+  return 0
 }
 
 function patchTable(run: SnapshotRun, topic: string, patch: Partial<TableSnapshot>): SnapshotRun {
