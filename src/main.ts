@@ -19,6 +19,7 @@ import { createMetricsService } from './core/metrics/metrics-service.js'
 import { createDestinationsRoutes } from './api/routes/destinations/destinations-routes.js'
 import { createPipelinesRoutes } from './api/routes/pipelines/pipelines-routes.js'
 import { createDelivery } from './runtime/destination-wiring.js'
+import { createPipelineRepository } from './store/pipeline-repository.js'
 import { createThreadedTopicLog } from './log/threaded/threaded-topic-log.js'
 import type { TopicLog } from './log/topic-log.js'
 import { createSupervisor, type Supervisor } from './runtime/supervisor.js'
@@ -75,7 +76,7 @@ export async function startSluice(config: Readonly<Config>, options: StartOption
     notifier,
     logger: logger.child({ part: 'runtime' }),
   })
-  const sources = createSourceService({ repo: sourceRepo, catalog: connectorCatalog, secrets, runtime: () => supervisor })
+  const sources = createSourceService({ repo: sourceRepo, catalog: connectorCatalog, secrets, runtime: () => supervisor, pipelines: createPipelineRepository(metadata.db) })
 
   const topics = createTopicService({
     log,

@@ -47,6 +47,9 @@ export function createPipelineRepository(db: Kysely<Database>) {
     async all(): Promise<PipelineRow[]> {
       return db.selectFrom('pipelines').selectAll().orderBy('created_at').execute()
     },
+    async forSource(sourceId: string): Promise<PipelineRow[]> {
+      return db.selectFrom('pipelines').selectAll().where('source_id', '=', sourceId).orderBy('created_at').execute()
+    },
     async forDestination(destinationId: string): Promise<PipelineRow[]> {
       return db.selectFrom('pipelines').selectAll().where('destination_id', '=', destinationId).orderBy('created_at').execute()
     },

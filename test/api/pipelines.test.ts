@@ -106,6 +106,11 @@ describe('pipelines API', () => {
 
     const inUse = await t.request('DELETE', `/destinations/${destinationId}`, { token: admin() })
     expect(inUse.status).toBe(409)
+    // Its source too: the pipeline's delivery would be left reading topics that no longer exist.
+    const sourceInUse = await t.request('DELETE', `/sources/${sourceId}`, { token: admin() })
+    expect(sourceInUse.status).toBe(409)
+    expect(sourceInUse.body.detail).toContain(created.id)
+    expect((await t.request('GET', `/sources/${sourceId}`, { token: admin() })).status).toBe(200)
     for (const p of (await t.request('GET', '/pipelines', { token: admin() })).body.result) {
       expect((await t.request('DELETE', `/pipelines/${p.id}`, { token: admin() })).status).toBe(200)
     }

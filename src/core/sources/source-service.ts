@@ -1,13 +1,14 @@
 /**
  * Source use cases: create, list, read, update, delete. Validation happens before anything is written (a rejected
  * request changes nothing); secrets are sealed before they reach the store; the runtime is told after the store has
- * the new state, and owns `connector_status` from then on.
+ * the new state, and owns `connector_status` from then on. A source a pipeline reads cannot be deleted (409), as
+ * for destinations: deleting the pipeline first is an explicit decision to stop that delivery.
  */
 import type { SourceListQuery, SourceRepository, SourceRow } from '../../store/source-repository.js'
 import { newId } from '../../util/ids.js'
 import type { SecretBox } from '../../util/secret-box.js'
 import { assertNameFree, entityFromRow, newEntityRow, requireRow, requireSpec, sealConfig, secretKeysOf, withUniqueName } from '../connector-entity.js'
-import { InvalidInputError } from '../errors.js'
+import { ConflictError, InvalidInputError } from '../errors.js'
 import type { CleanupReport, ConnectorCatalog, SourceRuntime } from '../ports.js'
 import { type ConnectorConfig, normalizeConfig } from './config-validation.js'
 import type { DesiredState, Source } from './source.js'
@@ -32,6 +33,8 @@ export interface SourceServiceDeps {
   catalog: ConnectorCatalog
   secrets: SecretBox
   runtime: () => SourceRuntime
+  /** Pipelines reading a source's topics: a source they use cannot be deleted (409), as for destinations. */
+  pipelines: { forSource(sourceId: string): Promise<Array<{ id: string }>> }
   now?: () => number
 }
 
@@ -109,6 +112,10 @@ export function createSourceService(deps: SourceServiceDeps) {
     /** Stops the task, removes the slot and publication Sluice created, then forgets the source. */
     async delete(id: string): Promise<{ source: Source; cleanup: CleanupReport }> {
       const source = toSource(await getRow(id))
+      const used = await deps.pipelines.forSource(id)
+      if (used.length > 0) {
+        throw new ConflictError(`Source ${id} is used by pipeline(s) ${used.map((p) => p.id).join(', ')}; delete them first`)
+      }
       const cleanup = await deps.runtime().remove(source)
       await deps.repo.delete(id)
       return { source, cleanup }

@@ -161,9 +161,9 @@ export function createSourcesRoutes(deps: SourcesRouteDeps) {
   app.openapi(
     createRoute({
       method: 'delete', path: '/sources/{source_id}', tags: TAG, summary: 'Delete Source', operationId: 'deleteSource',
-      description: 'Stops the connector and drops the replication slot and publication Sluice created for it.',
+      description: 'Stops the connector and drops the replication slot and publication Sluice created for it. 409 while a pipeline reads its topics.',
       security: SECURITY, middleware: [write], request: { params: SourceIdParam, query: EntityQuery },
-      responses: { 200: jsonResponse(SourceSchema.extend({ cleanup_warnings: z.array(z.string()) })), ...STANDARD_ERRORS, ...NOT_FOUND },
+      responses: { 200: jsonResponse(SourceSchema.extend({ cleanup_warnings: z.array(z.string()) })), ...STANDARD_ERRORS, ...NOT_FOUND, ...CONFLICT },
     }),
     async (c) => {
       const { source, cleanup } = await deps.sources.delete(c.req.valid('param').source_id)
