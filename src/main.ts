@@ -113,6 +113,7 @@ export async function startSluice(config: Readonly<Config>, options: StartOption
       catalog: connectorCatalog,
       topicsOf: delivery.topicsOfDestination,
       metricsOf: delivery.destinationMetrics,
+      pipelines: () => delivery.pipelines.all(),
     }),
     createPipelinesRoutes({
       pipelines: delivery.pipelines,
@@ -121,7 +122,7 @@ export async function startSluice(config: Readonly<Config>, options: StartOption
       topicsOf: delivery.topicsOfPipeline,
     }),
   ]
-  const app = createApp({ logger, auth, sources, supervisor, topics, snapshots, catalog: connectorCatalog, version: VERSION, extraRoutes: deliveryRoutes, consumers, metrics })
+  const app = createApp({ logger, auth, sources, supervisor, topics, snapshots, catalog: connectorCatalog, version: VERSION, extraRoutes: deliveryRoutes, consumers, metrics, pipelines: () => delivery.pipelines.all() })
   const server = await listen(app.fetch, config.host, config.port)
   const address = server.address()
   const port = typeof address === 'object' && address ? address.port : config.port

@@ -13,6 +13,7 @@ import type { SourceService } from '../core/sources/source-service.js'
 import type { TopicService } from '../core/topics/topic-service.js'
 import type { Supervisor } from '../runtime/supervisor.js'
 import type { AppEnv } from './app-env.js'
+import type { PipelineLinks } from './bulk.js'
 import { authenticate } from './middleware/auth.js'
 import { errorHandler, notFoundHandler } from './middleware/error-mapping.js'
 import { requestId } from './middleware/request-id.js'
@@ -42,6 +43,8 @@ export interface ApiDeps {
   version: string
   /** Extra tag routers (later parts of the product mount theirs here). */
   extraRoutes?: Array<OpenAPIHono<AppEnv>>
+  /** Every pipeline's ends (bulk filters of the sources routes). */
+  pipelines?: PipelineLinks
 }
 
 export const OPENAPI_TAGS = [
@@ -72,6 +75,7 @@ export function createApp(deps: ApiDeps): OpenAPIHono<AppEnv> {
       catalog: deps.catalog,
       runtime: () => deps.supervisor,
       sourcesWithSnapshotStatus: (statuses) => deps.snapshots.sourcesWithStatus(statuses),
+      pipelines: deps.pipelines,
     }),
   )
   app.route('/', createSnapshotsRoutes({ snapshots: deps.snapshots, sources: deps.sources, topics: deps.topics }))

@@ -117,4 +117,37 @@ describe('pipelines API', () => {
     expect((await t.request('GET', '/pipelines', { token: admin() })).body.total).toBe(0)
     expect((await t.request('DELETE', `/destinations/${destinationId}`, { token: admin() })).status).toBe(200)
   })
+
+  it('bulk-deletes sources and destinations: a selection by ids or filters, per-entity results, in-use ones refused', async () => {
+    const src = (await t.request('POST', '/sources', { token: admin(), body: { ...SOURCE, name: 'bulk-src' } })).body.id
+    const spare = (await t.request('POST', '/sources', { token: admin(), body: { ...SOURCE, name: 'bulk-spare' } })).body.id
+    const dst = (await t.request('POST', '/destinations', { token: admin(), body: { ...DESTINATION, name: 'bulk-dst' } })).body.id
+    const pipeline = (await t.request('POST', '/pipelines', { token: admin(), body: {
+      name: 'bulk-pipeline', source: { id: src, name: 'bulk-src', connector: 'postgresql' }, destination: { id: dst, name: 'bulk-dst', connector: 'postgresql' },
+    } })).body.id
+
+    const refused = await t.request('DELETE', '/destinations/bulk/delete', { token: admin(), body: { ids: [dst, 'no-such-destination'] } })
+    expect(refused.status).toBe(200)
+    expect(refused.body.summary).toEqual({ total: 2, succeeded: 0, failed: 2 })
+    expect(refused.body.results[0]).toMatchObject({ id: dst, success: false, message: expect.stringContaining(pipeline) })
+    expect(refused.body.results[1]).toMatchObject({ id: 'no-such-destination', success: false })
+
+    // filters.destination_id narrows select_all to the sources with a pipeline to it: the spare source is untouched.
+    const bySource = await t.request('DELETE', '/sources/bulk/delete', { token: admin(), body: { select_all: true, filters: { destination_id: dst } } })
+    expect(bySource.body.results.map((r: { id: string }) => r.id)).toEqual([src])
+    expect(bySource.body.results[0].success).toBe(false)
+
+    expect((await t.request('DELETE', '/sources/bulk/delete', { token: t.tokens.readOnly, body: { ids: [spare] } })).status).toBe(403)
+    const invalid = await t.request('DELETE', '/sources/bulk/delete', { token: admin(), body: { ids: 'not-a-list' } })
+    expect(invalid.status).toBe(422)
+    expect(invalid.body.detail[0].loc).toEqual(['body', 'ids'])
+
+    expect((await t.request('DELETE', `/pipelines/${pipeline}`, { token: admin() })).status).toBe(200)
+    const deleted = await t.request('DELETE', '/sources/bulk/delete', { token: admin(), body: { ids: [src, spare] } })
+    expect(deleted.body.summary).toEqual({ total: 2, succeeded: 2, failed: 0 })
+    const gone = await t.request('DELETE', '/destinations/bulk/delete', { token: admin(), body: { ids: [dst] } })
+    expect(gone.body.results).toEqual([{ id: dst, success: true, message: 'Destination deleted', data: { id: dst } }])
+    expect((await t.request('GET', `/destinations/${dst}`, { token: admin() })).status).toBe(404)
+    expect((await t.request('GET', `/sources/${spare}`, { token: admin() })).status).toBe(404)
+  })
 })

@@ -6,6 +6,7 @@ import type { Destination, DestinationCatalog } from '../../../core/destinations
 import type { DestinationService } from '../../../core/destinations/destination-service.js'
 import { NotFoundError } from '../../../core/errors.js'
 import { type AppEnv, createRouter } from '../../app-env.js'
+import { BulkDeleteBody, BulkResult, type BulkItem, type PipelineLinks, attempt, bulkResult, destinationLinks, selectIds } from '../../bulk.js'
 import { CONFLICT, NOT_FOUND, STANDARD_ERRORS, jsonBody, jsonResponse, page } from '../../common-schemas.js'
 import { maySeeSecrets, requirePermission } from '../../middleware/auth.js'
 import { EntityQuery, connectorSchemaView } from '../sources/sources-schemas.js'
@@ -28,6 +29,8 @@ export interface DestinationsRouteDeps {
   /** Topics the destination's pipelines deliver. */
   topicsOf(destinationId: string): Promise<string[]>
   metricsOf(destinationId: string): Promise<{ latencyMs: number | null; recordsLag: number; recordsApplied: number; recordsDeadLettered: number; pipelines: number }>
+  /** Every pipeline's ends, for the bulk filters. */
+  pipelines: PipelineLinks
 }
 
 const MetricsQuery = z.object({
@@ -165,6 +168,21 @@ export function createDestinationsRoutes(deps: DestinationsRouteDeps) {
         desiredState: body.desired_state === 'Pending' ? undefined : body.desired_state,
       })
       return c.json(await view(c, destination, c.req.valid('query').secret_returned), 200)
+    },
+  )
+
+  app.openapi(
+    createRoute({
+      method: 'delete', path: '/destinations/bulk/delete', tags: TAG, summary: 'Bulk Delete Destinations', operationId: 'bulkDeleteDestinations',
+      description: 'Deletes each selected destination (`ids`, or `select_all`; `filters.source_id` keeps those a pipeline of that source delivers to). One in use by a pipeline fails with the reason a single delete gives (409) and the others go on.',
+      security: SECURITY, middleware: [write], request: { body: jsonBody(BulkDeleteBody) },
+      responses: { 200: jsonResponse(BulkResult), ...STANDARD_ERRORS },
+    }),
+    async (c) => {
+      const ids = await selectIds(c.req.valid('json'), async () => (await deps.destinations.all()).map((d) => d.id), destinationLinks(deps.pipelines))
+      const results: BulkItem[] = []
+      for (const id of ids) results.push(await attempt(id, async () => ({ id: (await deps.destinations.delete(id)).id }), 'Destination deleted'))
+      return c.json(bulkResult(results), 200)
     },
   )
 

@@ -7,11 +7,11 @@ import type { SnapshotService } from '../../../core/snapshots/snapshot-service.j
 import type { SourceService } from '../../../core/sources/source-service.js'
 import type { TopicService } from '../../../core/topics/topic-service.js'
 import { createRouter } from '../../app-env.js'
+import { BulkResult, type BulkItem, attempt, bulkResult, selectIds } from '../../bulk.js'
 import { CONFLICT, NOT_FOUND, STANDARD_ERRORS, jsonBody, jsonResponse } from '../../common-schemas.js'
 import { requirePermission } from '../../middleware/auth.js'
 import { SourceIdParam } from '../sources/sources-schemas.js'
 import {
-  BulkResult,
   BulkSourcesBody,
   BulkTopicsBody,
   ExecuteBlockingSnapshotBody,
@@ -30,21 +30,6 @@ interface Deps {
   snapshots: SnapshotService
   sources: SourceService
   topics: TopicService
-}
-
-type BulkItem = { id: string; success: boolean; message: string; data?: Record<string, unknown> }
-
-function bulk(results: BulkItem[]) {
-  const succeeded = results.filter((r) => r.success).length
-  return { results, summary: { total: results.length, succeeded, failed: results.length - succeeded } }
-}
-
-async function attempt(id: string, work: () => Promise<Record<string, unknown>>, ok: string): Promise<BulkItem> {
-  try {
-    return { id, success: true, message: ok, data: await work() }
-  } catch (error) {
-    return { id, success: false, message: (error as Error).message }
-  }
 }
 
 export function createSnapshotsRoutes(deps: Deps) {
@@ -132,10 +117,7 @@ export function createSnapshotsRoutes(deps: Deps) {
     async (c) => c.json({ result: (await deps.snapshots.history(c.req.valid('param').source_id)).map((r) => snapshotView(r)) }, 200),
   )
 
-  async function bulkSourceIds(body: { ids?: string[] | null; select_all: boolean }): Promise<string[]> {
-    if (body.select_all) return (await deps.sources.all()).map((s) => s.id)
-    return body.ids ?? []
-  }
+  const bulkSourceIds = (body: z.infer<typeof BulkSourcesBody>) => selectIds(body, async () => (await deps.sources.all()).map((s) => s.id))
 
   app.openapi(
     post('/sources/bulk/snapshot', 'bulkSnapshotSources', 'Bulk Execute Snapshot Sources', 'Starts a snapshot on each source; per-source failures (for example 409, one already running) do not stop the others.', BulkSourcesBody, BulkResult),
@@ -145,7 +127,7 @@ export function createSnapshotsRoutes(deps: Deps) {
       for (const id of await bulkSourceIds(body)) {
         results.push(await attempt(id, async () => snapshotView(await deps.snapshots.execute({ sourceId: id, snapshotType: body.snapshot_type, topicNames: null, additionalConditions: null, surrogateKey: null })), 'Snapshot started'))
       }
-      return c.json(bulk(results), 200)
+      return c.json(bulkResult(results), 200)
     },
   )
 
@@ -155,7 +137,7 @@ export function createSnapshotsRoutes(deps: Deps) {
       const body = c.req.valid('json') as z.infer<typeof BulkSourcesBody>
       const results: BulkItem[] = []
       for (const id of await bulkSourceIds(body)) results.push(await attempt(id, async () => snapshotView(await deps.snapshots.cancel(id)), 'Snapshot stopped'))
-      return c.json(bulk(results), 200)
+      return c.json(bulkResult(results), 200)
     },
   )
 
@@ -180,7 +162,7 @@ export function createSnapshotsRoutes(deps: Deps) {
       for (const [sourceId, topicNames] of await bySource(body.topic_ids, results)) {
         results.push(await attempt(sourceId, async () => snapshotView(await deps.snapshots.execute({ sourceId, snapshotType: body.snapshot_type, topicNames, additionalConditions: null, surrogateKey: null })), `Snapshot started for ${topicNames.length} topic(s)`))
       }
-      return c.json(bulk(results), 200)
+      return c.json(bulkResult(results), 200)
     },
   )
 
@@ -190,7 +172,7 @@ export function createSnapshotsRoutes(deps: Deps) {
       const body = c.req.valid('json') as { topic_ids: string[] }
       const results: BulkItem[] = []
       for (const sourceId of (await bySource(body.topic_ids, results)).keys()) results.push(await attempt(sourceId, async () => snapshotView(await deps.snapshots.cancel(sourceId)), 'Snapshot stopped'))
-      return c.json(bulk(results), 200)
+      return c.json(bulkResult(results), 200)
     },
   )
 

@@ -1,6 +1,7 @@
 /** Wire shapes of the snapshot endpoints (Streamkap's body models; Sluice's snapshot record). */
 import { z } from '@hono/zod-openapi'
 import type { SnapshotRun } from '../../../connectors/snapshot-run.js'
+import { BulkSelection } from '../../bulk.js'
 
 const TopicNames = z.array(z.string().min(1)).nullish().openapi({ description: 'Topics (or schema.table names) to snapshot; null means all of the source' })
 
@@ -68,21 +69,9 @@ export const StopBlockingResponse = z
   .object({ source_id: z.string(), snapshot: SnapshotSchema, connector_status: z.string(), message: z.string() })
   .openapi('StopBlockingSnapshotResponse')
 
-export const BulkResult = z
-  .object({
-    results: z.array(z.object({ id: z.string(), success: z.boolean(), message: z.string(), data: z.record(z.string(), z.any()).optional() })),
-    summary: z.object({ total: z.number().int(), succeeded: z.number().int(), failed: z.number().int() }),
-  })
-  .openapi('BulkOperationResult')
-
-export const BulkSourcesBody = z
-  .looseObject({
-    ids: z.array(z.string()).nullish(),
-    select_all: z.boolean().default(false),
-    filters: z.record(z.string(), z.any()).nullish(),
-    snapshot_type: z.enum(['incremental', 'blocking']).default('incremental'),
-  })
-  .openapi('BulkSnapshotSourcesBody')
+export const BulkSourcesBody = BulkSelection.extend({
+  snapshot_type: z.enum(['incremental', 'blocking']).default('incremental'),
+}).openapi('BulkSnapshotSourcesBody')
 
 export const BulkTopicsBody = z
   .looseObject({ topic_ids: z.array(z.string().min(1)).min(1).max(500), snapshot_type: z.enum(['incremental', 'blocking']).default('incremental') })

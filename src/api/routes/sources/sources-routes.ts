@@ -6,6 +6,7 @@ import type { ConnectorCatalog, SourceRuntime } from '../../../core/ports.js'
 import type { Source } from '../../../core/sources/source.js'
 import type { SourceService } from '../../../core/sources/source-service.js'
 import { type AppEnv, createRouter } from '../../app-env.js'
+import { BulkDeleteBody, BulkResult, type BulkItem, type PipelineLinks, attempt, bulkResult, selectIds, sourceLinks } from '../../bulk.js'
 import { CONFLICT, NOT_FOUND, STANDARD_ERRORS, jsonBody, jsonResponse, page } from '../../common-schemas.js'
 import { maySeeSecrets, requirePermission } from '../../middleware/auth.js'
 import {
@@ -29,6 +30,8 @@ export interface SourcesRouteDeps {
   runtime: () => SourceRuntime
   /** Ids of sources whose latest snapshot has one of these statuses. */
   sourcesWithSnapshotStatus: (statuses: string[]) => Promise<string[]>
+  /** Every pipeline's ends, for the bulk filters (none when delivery is not wired). */
+  pipelines?: PipelineLinks
 }
 
 export function createSourcesRoutes(deps: SourcesRouteDeps) {
@@ -155,6 +158,26 @@ export function createSourcesRoutes(deps: SourcesRouteDeps) {
         desiredState: body.desired_state === 'Pending' ? undefined : body.desired_state,
       })
       return c.json(await view(c, source, c.req.valid('query').secret_returned), 200)
+    },
+  )
+
+  app.openapi(
+    createRoute({
+      method: 'delete', path: '/sources/bulk/delete', tags: TAG, summary: 'Bulk Delete Sources', operationId: 'bulkDeleteSources',
+      description: 'Deletes each selected source (`ids`, or `select_all`; `filters.destination_id` keeps those with a pipeline to that destination), as a single delete does. One in use by a pipeline fails with its reason (409) and the others go on.',
+      security: SECURITY, middleware: [write], request: { body: jsonBody(BulkDeleteBody) },
+      responses: { 200: jsonResponse(BulkResult), ...STANDARD_ERRORS },
+    }),
+    async (c) => {
+      const ids = await selectIds(c.req.valid('json'), async () => (await deps.sources.all()).map((s) => s.id), sourceLinks(deps.pipelines ?? (async () => [])))
+      const results: BulkItem[] = []
+      for (const id of ids) {
+        results.push(await attempt(id, async () => {
+          const { cleanup } = await deps.sources.delete(id)
+          return { id, cleanup_warnings: cleanup.warnings }
+        }, 'Source deleted'))
+      }
+      return c.json(bulkResult(results), 200)
     },
   )
 
