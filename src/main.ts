@@ -50,6 +50,8 @@ export interface StartOptions {
   logger?: Logger
   /** Called once when Sluice generated the first administrator credential (the only time its secret is known). */
   onGeneratedCredential?: (credential: { clientId: string; secret: string; url: string }) => void
+  /** Called if a part Sluice cannot run without dies (the topic log's thread); `sluice start` exits so it is restarted. */
+  onFatal?: (error: Error) => void
 }
 
 export async function startSluice(config: Readonly<Config>, options: StartOptions = {}): Promise<Sluice> {
@@ -65,7 +67,7 @@ export async function startSluice(config: Readonly<Config>, options: StartOption
 
   const notifier = new SnapshotNotifier()
   const snapshotRepo = createSnapshotRepository(metadata.db)
-  const log = await createThreadedTopicLog({ dir: join(config.dataDir, 'log'), logger: logger.child({ part: 'log' }) })
+  const log = await createThreadedTopicLog({ dir: join(config.dataDir, 'log'), logger: logger.child({ part: 'log' }), onFailure: options.onFatal })
   const sourceRepo = createSourceRepository(metadata.db)
   const supervisor = createSupervisor({
     log,

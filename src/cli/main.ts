@@ -30,6 +30,11 @@ export async function main(argv: string[]): Promise<void> {
         throw err
       }
       const sluice = await startSluice(config, {
+        // Nothing durable is lost by exiting (appends resolve only once on disk); a supervisor restarts the process.
+        onFatal: (error) => {
+          process.stderr.write(`sluice: fatal: ${error.message}; exiting\n`)
+          process.exit(1)
+        },
         onGeneratedCredential: ({ clientId, secret, url }) => {
           // Printed once, to the terminal only: the secret is stored hashed and never logged.
           process.stdout.write(

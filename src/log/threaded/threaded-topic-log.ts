@@ -31,10 +31,18 @@ import { type RecordBatch, recycleBatchBuffer } from '../record-batch.js'
 import type { CallMethod, WorkerMessage, WorkerOptions } from './protocol.js'
 import { fromWireError, packAppendRecords, transferablesOf, unpackLogRecords } from './wire.js'
 
-export async function createThreadedTopicLog(options: EmbeddedTopicLogOptions): Promise<TopicLog> {
-  const { logger, ...rest } = options
+export interface ThreadedTopicLogOptions extends EmbeddedTopicLogOptions {
+  /**
+   * Called once if the worker thread dies while the log is open (a crash in SQLite, out of memory). Every call fails
+   * from then on; the process should exit so it is restarted, which is safe: appends resolved only once durable.
+   */
+  onFailure?: (error: Error) => void
+}
+
+export async function createThreadedTopicLog(options: ThreadedTopicLogOptions): Promise<TopicLog> {
+  const { logger, onFailure, ...rest } = options
   const worker = startWorker({ ...rest, logging: logger !== undefined })
-  const log = new ThreadedTopicLog(worker, logger)
+  const log = new ThreadedTopicLog(worker, logger, onFailure)
   try {
     await log.ready
   } catch (error) {
@@ -66,12 +74,18 @@ class ThreadedTopicLog implements TopicLog {
   private readonly pending = new Map<number, Pending>()
   private readonly waiters = new AppendWaiters()
   private nextId = 1
+  /** Started and not yet failed or closed: a failure now is a crash, not a refusal to open. */
+  private running = false
   private closing: Promise<void> | null = null
   /** Set when the worker failed to start or died: every call fails with it. */
   private failure: Error | null = null
   private started!: Pending
 
-  constructor(private readonly worker: Worker, private readonly logger: TopicLogLogger | undefined) {
+  constructor(
+    private readonly worker: Worker,
+    private readonly logger: TopicLogLogger | undefined,
+    private readonly onFailure: ((error: Error) => void) | undefined,
+  ) {
     this.ready = new Promise<unknown>((resolve, reject) => {
       this.started = { resolve, reject }
     }).then(() => undefined)
@@ -179,6 +193,7 @@ class ThreadedTopicLog implements TopicLog {
   private receive(message: WorkerMessage): void {
     switch (message.kind) {
       case 'ready':
+        this.running = true
         this.worker.unref()
         this.started.resolve(undefined)
         return
@@ -215,6 +230,9 @@ class ThreadedTopicLog implements TopicLog {
     for (const pending of this.pending.values()) pending.reject(this.failure)
     this.pending.clear()
     this.waiters.notifyAll()
-    if (this.closing === null) this.logger?.error({ err: error }, 'topic log worker failed')
+    if (this.closing === null && this.running) {
+      this.logger?.error({ err: error }, 'topic log worker failed')
+      this.onFailure?.(error)
+    }
   }
 }
