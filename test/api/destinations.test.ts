@@ -44,6 +44,7 @@ for (const backend of metadataBackends()) {
         'database.dbname': 'warehouse',
         'database.sslmode': 'prefer',
         schema: 'public',
+        'table.name.format': '${table}',
         'insert.mode': 'upsert',
         'delete.mode': 'delete',
         'schema.evolution': 'basic',
@@ -107,6 +108,9 @@ for (const backend of metadataBackends()) {
       const badSchema = await t.request('POST', '/destinations', { token: admin(), body: body('bad-schema', { ...CONFIG, schema: 'a; drop table x' }) })
       expect(badSchema.status).toBe(422)
       expect(badSchema.body.detail[0].loc).toEqual(['body', 'config', 'schema'])
+      const badFormat = await t.request('POST', '/destinations', { token: admin(), body: body('bad-format', { ...CONFIG, 'table.name.format': '${tabel}_x' }) })
+      expect(badFormat.status).toBe(422)
+      expect(badFormat.body.detail[0]).toMatchObject({ loc: ['body', 'config', 'table.name.format'], msg: expect.stringContaining('${tabel}') })
       expect((await t.request('GET', '/destinations', { token: admin() })).body.total).toBe(before)
     })
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { DestinationRecord } from '../destination.js'
-import { planBatch } from './batch-plan.js'
+import { planBatch, tableNameFor } from './batch-plan.js'
 
 let offset = 0
 function record(table: string, op: 'c' | 'u' | 'd' | 't', row: Record<string, unknown> | null, key: Record<string, unknown> | null = row && { id: row.id }): DestinationRecord {
@@ -52,5 +52,32 @@ describe('planBatch', () => {
     const P = '__debezium_unavailable_value'
     const steps = planBatch([record('a', 'c', { id: 1, body: 'big', n: 1 }), record('a', 'u', { id: 1, body: P, n: 2 }), record('a', 'u', { id: 2, body: P, n: 2 })], 'upsert')
     expect(steps.map((s) => s.kind !== 'truncate' && s.rows)).toEqual([[{ id: 1, body: 'big', n: 2 }], [{ id: 2, n: 2 }]])
+  })
+})
+
+describe('tableNameFor', () => {
+  const from = (topic: string, table: string | null): DestinationRecord => ({
+    topic, partition: 0, offset: 0, key: null, valueSchema: null,
+    value: table === null ? null : { before: null, after: { id: 1 }, source: { schema: 'sales', table }, op: 'c' } as DestinationRecord['value'],
+  })
+
+  it('names target tables by the format: the source table by default, the topic to keep sources apart', () => {
+    const a = from('source_a1.sales.orders', 'orders')
+    const b = from('source_b2.sales.orders', 'orders')
+    expect(tableNameFor('${table}')(a)).toBe('orders')
+    expect(tableNameFor('${table}')(b)).toBe('orders')
+    expect(tableNameFor('${topic}')(a)).toBe('source_a1_sales_orders')
+    expect(tableNameFor('${topic}')(b)).toBe('source_b2_sales_orders')
+    expect(tableNameFor('${source}_${schema}_${table}')(a)).toBe('source_a1_sales_orders')
+    expect(tableNameFor('raw_${table}')(a)).toBe('raw_orders')
+    // A tombstone has no event: the names come from the topic.
+    expect(tableNameFor('${schema}_${table}')(from('source_a1.sales.orders', null))).toBe('sales_orders')
+  })
+
+  it('plans one table per name: two sources of the same table stay apart with ${topic}', () => {
+    const a = { ...from('source_a1.sales.orders', 'orders'), key: { id: 1 } }
+    const b = { ...from('source_b2.sales.orders', 'orders'), key: { id: 1 } }
+    expect(planBatch([a, b], 'upsert').map((s) => s.table)).toEqual(['orders'])
+    expect(planBatch([a, b], 'upsert', tableNameFor('${topic}')).map((s) => s.table)).toEqual(['source_a1_sales_orders', 'source_b2_sales_orders'])
   })
 })

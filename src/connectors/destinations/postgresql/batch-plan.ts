@@ -26,8 +26,27 @@ export const APPEND_COLUMNS: Record<string, string> = {
   __offset: 'bigint',
 }
 
-export function targetTable(record: DestinationRecord): string {
+/** The source table of a record: from its event, else the topic's last segment (a tombstone has no event). */
+function sourceTable(record: DestinationRecord): string {
   return record.value?.source?.table ?? record.topic.slice(record.topic.lastIndexOf('.') + 1)
+}
+
+/**
+ * The target table a `table.name.format` gives a record: `${table}`, `${schema}` (the source's), `${topic}` (dots
+ * as underscores) and `${source}` (the topic prefix, the part before `<schema>.<table>`).
+ */
+export function tableNameFor(format: string): (record: DestinationRecord) => string {
+  if (format === '${table}') return sourceTable
+  return (record) => {
+    const parts = record.topic.split('.')
+    const values: Record<string, string> = {
+      table: sourceTable(record),
+      schema: record.value?.source?.schema ?? parts.at(-2) ?? '',
+      topic: record.topic.replace(/\./g, '_'),
+      source: parts.slice(0, -2).join('.'),
+    }
+    return format.replace(/\$\{(table|schema|topic|source)\}/g, (_, name: string) => values[name])
+  }
 }
 
 /** Debezium's `unavailable.value.placeholder`, as text and as base64 bytes. */
@@ -76,7 +95,7 @@ interface Pending {
   appends: DestinationRecord[]
 }
 
-export function planBatch(records: readonly DestinationRecord[], mode: 'upsert' | 'insert'): Step[] {
+export function planBatch(records: readonly DestinationRecord[], mode: 'upsert' | 'insert', targetTable: (record: DestinationRecord) => string = sourceTable): Step[] {
   const steps: Step[] = []
   const pending = new Map<string, Pending>()
 

@@ -6,6 +6,8 @@ import type { ConfigProperty, ConnectorSpec } from '../../connector-spec.js'
 
 const p = (prop: ConfigProperty): ConfigProperty => prop
 
+const TABLE_NAME_PARTS = ['table', 'schema', 'topic', 'source']
+
 export const POSTGRESQL_DESTINATION_SPEC: ConnectorSpec = {
   code: 'postgresql',
   displayName: 'PostgreSQL',
@@ -18,6 +20,7 @@ export const POSTGRESQL_DESTINATION_SPEC: ConnectorSpec = {
     p({ name: 'database.dbname', displayName: 'Database', description: 'The target database.', type: 'string', required: true, aliases: ['database.database.user.defined'] }),
     p({ name: 'database.sslmode', displayName: 'SSL mode', description: 'disable or require (TLS without certificate verification).', type: 'enum', values: ['disable', 'prefer', 'require'], required: false, default: 'prefer' }),
     p({ name: 'schema', displayName: 'Schema', description: 'Schema of the target tables (created when missing); tables are named after the source tables.', type: 'string', required: false, default: 'public', aliases: ['table.name.prefix', 'schema.user.defined'] }),
+    p({ name: 'table.name.format', displayName: 'Table name format', description: 'Target table name: ${table} (the source table, the default), ${schema} (the source schema), ${topic} (the whole topic, dots as underscores, so tables of different sources never share a target table) and ${source} (the topic prefix), combined with literal text.', type: 'string', required: false, default: '${table}', aliases: ['table.name.format.user.defined'] }),
     p({ name: 'insert.mode', displayName: 'Insert mode', description: 'upsert: one row per key, the latest wins. insert: append every change with __op, __source_lsn and __source_ts_ms columns.', type: 'enum', values: ['upsert', 'insert'], required: false, default: 'upsert', aliases: ['insert_mode', 'insert.mode.user.defined'] }),
     p({ name: 'delete.mode', displayName: 'Delete mode', description: 'delete: remove the row. soft: keep it and set __deleted = true.', type: 'enum', values: ['delete', 'soft'], required: false, default: 'delete', aliases: ['delete_mode', 'delete.mode.user.defined'] }),
     p({ name: 'schema.evolution', displayName: 'Schema evolution', description: 'basic: create tables and add new columns. none: tables must exist; unknown columns are dropped.', type: 'enum', values: ['basic', 'none'], required: false, default: 'basic', aliases: ['schema_evolution', 'schema.evolution.user.defined'] }),
@@ -28,6 +31,13 @@ export const POSTGRESQL_DESTINATION_SPEC: ConnectorSpec = {
     const schema = config.schema
     if (typeof schema === 'string' && !/^[A-Za-z_][A-Za-z0-9_$]{0,62}$/.test(schema)) {
       return [{ key: 'schema', msg: 'must be a plain identifier (letters, digits, _ and $, up to 63 characters)' }]
+    }
+    const format = config['table.name.format']
+    if (typeof format === 'string') {
+      const unknown = [...format.matchAll(/\$\{([^}]*)\}/g)].map((m) => m[1]).filter((name) => !TABLE_NAME_PARTS.includes(name))
+      if (unknown.length > 0 || format.trim() === '') {
+        return [{ key: 'table.name.format', msg: `may use only \${table}, \${schema}, \${topic} and \${source}${unknown.length ? ` (not \${${unknown[0]}})` : ''}` }]
+      }
     }
     return []
   },
@@ -41,6 +51,8 @@ export interface PostgresqlDestinationConfig {
   database: string
   ssl: boolean
   schema: string
+  /** `table.name.format` (see tableNameFor in batch-plan.ts). */
+  tableNameFormat: string
   insertMode: 'upsert' | 'insert'
   deleteMode: 'delete' | 'soft'
   evolve: boolean
@@ -56,6 +68,7 @@ export function readConfig(config: Readonly<Record<string, unknown>>): Postgresq
     database: String(config['database.dbname']),
     ssl: config['database.sslmode'] === 'require',
     schema: String(config.schema ?? 'public'),
+    tableNameFormat: String(config['table.name.format'] ?? '${table}'),
     insertMode: config['insert.mode'] === 'insert' ? 'insert' : 'upsert',
     deleteMode: config['delete.mode'] === 'soft' ? 'soft' : 'delete',
     evolve: config['schema.evolution'] !== 'none',

@@ -4,7 +4,7 @@
  */
 import pg from 'pg'
 import type { DestinationConnector, DestinationWriter } from '../destination.js'
-import { planBatch } from './batch-plan.js'
+import { planBatch, tableNameFor } from './batch-plan.js'
 import { POSTGRESQL_DESTINATION_SPEC, readConfig } from './postgresql-config.js'
 import { createPostgresqlWriter } from './postgresql-writer.js'
 
@@ -29,9 +29,10 @@ export const postgresqlDestination: DestinationConnector = {
     // An idle connection dropped by the server must not crash the process; the next write reconnects.
     pool.on('error', () => undefined)
     const writer = createPostgresqlWriter(config)
+    const tableName = tableNameFor(config.tableNameFormat)
     return {
       async write(records) {
-        const steps = planBatch(records, config.insertMode)
+        const steps = planBatch(records, config.insertMode, tableName)
         if (steps.length === 0) return
         const client = await pool.connect()
         // The pool listens for errors only on idle clients; between two statements of a batch a dropped connection
