@@ -30,8 +30,9 @@ describe('COPY reader abort', () => {
     let read = 0
     let ended: unknown = null
     try {
-      for await (const _row of rows) {
-        if (++read < 1000) continue
+      for await (const chunk of rows) {
+        read += chunk.length
+        if (read < 1000) continue
         controller.abort()
         // Stop pulling rows until the server has given up the query: the socket stays paused meanwhile.
         await waitFor(() => server.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'copy-abort-test' AND state = 'active'"), (r) => r.rows[0].n === 0, { timeoutMs: 30_000, message: 'COPY cancelled on the server' })

@@ -27,6 +27,12 @@ describe('replication error classification', () => {
     expect(classified.message).toContain(error.message)
   })
 
+  it('names a lost socket for what it is', () => {
+    const classified = toConnectorError(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }), 'replication stream')
+    expect(classified).toMatchObject({ kind: 'connection', retriable: true })
+    expect(classified.message).toBe('replication stream: connection to the server lost (write EPIPE)')
+  })
+
   it('passes a ConnectorError through unchanged', () => {
     const original = new ConnectorError('config', 'bad', { retriable: false })
     expect(toConnectorError(original, 'x')).toBe(original)

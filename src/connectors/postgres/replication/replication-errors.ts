@@ -10,6 +10,9 @@ const RETRIABLE_CLASSES = new Set(['08', '53', '57', '40'])
 const OBJECT_IN_USE = '55006'
 const UNDEFINED_OBJECT = '42704'
 
+/** Node socket error codes meaning the connection went away under us. */
+const SOCKET_ERRORS = new Set(['EPIPE', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH'])
+
 export function toConnectorError(error: unknown, action: string): ConnectorError {
   if (error instanceof ConnectorError) return error
   const message = error instanceof Error ? error.message : String(error)
@@ -24,8 +27,11 @@ export function toConnectorError(error: unknown, action: string): ConnectorError
     return new ConnectorError('slot_in_use', `${action}: ${message}`, { retriable: true, cause: error })
   }
   if (code === undefined || RETRIABLE_CLASSES.has(code.slice(0, 2))) {
-    // No SQLSTATE means a socket-level failure (reset, EOF, timeout).
-    return new ConnectorError('connection', `${action}: ${message}`, { retriable: true, cause: error })
+    // No SQLSTATE means a socket-level failure (reset, EOF, timeout). Node's bare "write EPIPE" / "read ECONNRESET"
+    // says little to someone reading the source's status, so it is named for what it is.
+    const socket = (error as { code?: unknown }).code
+    const text = typeof socket === 'string' && SOCKET_ERRORS.has(socket) ? `connection to the server lost (${message})` : message
+    return new ConnectorError('connection', `${action}: ${text}`, { retriable: true, cause: error })
   }
   if (code.startsWith('28') || code === '42501') {
     return new ConnectorError('privilege', `${action}: ${message}`, { retriable: false, cause: error })
