@@ -148,6 +148,14 @@ describe('Jackson-compatible JSON', () => {
   it('escapes control characters with upper-case hex', () => {
     expect(jsonString('a\u0001b\u001f\t\\"é')).toBe('"a\\u0001b\\u001F\\t\\\\\\"é"')
     expect(jsonString('plain \\u00ab')).toBe(JSON.stringify('plain \\u00ab'))
+    // Whatever the path, the result is JSON.stringify's (Jackson's escapes differ only in \u00XX case)...
+    for (const text of ['', 'plain', 'uuid-1234-abcd', 'quote"', 'back\\slash', 'tab\t', 'emoji 🚀', 'ünïcödé', '\u2028']) {
+      expect(JSON.parse(jsonString(text))).toBe(text)
+      expect(jsonString(text)).toBe(JSON.stringify(text))
+    }
+    // ...but for a lone surrogate, which Jackson writes raw.
+    expect(jsonString('lone \ud800 surrogate')).toBe('"lone \ud800 surrogate"')
+    expect(jsonString('lone \ud800 and "quote"')).toBe('"lone \ud800 and \\"quote\\""')
   })
 })
 

@@ -5,7 +5,15 @@
  * plain numbers without precision loss (bigint).
  */
 
+/**
+ * Characters JSON must escape. Without them the text is written as is — also what the slow path gives for a lone
+ * surrogate, which JSON.stringify escapes but Jackson writes raw (see jacksonString).
+ */
+const NEEDS_ESCAPING = /["\\\u0000-\u001f]/
+
 export function jsonString(value: string): string {
+  // Most values (names, uuids, timestamps, base64) need no escaping at all: skip JSON.stringify and its \u scan.
+  if (!NEEDS_ESCAPING.test(value)) return `"${value}"`
   const quoted = JSON.stringify(value)
   // JSON.stringify writes `\u00xx` in lower case where Jackson uses upper case; both use \b \t \n \f \r. A `\u`
   // in the output is rare (control characters, or a literal backslash before a `u`), so redo only those strings.
