@@ -2,17 +2,19 @@
  * Child process for log-crash.it.test.ts: appends batches to topic 'crash' (3 partitions) and the compacted topic
  * 'crash-compact' in a loop, runs retention (so compaction) concurrently every few batches, and prints one JSON
  * line per acknowledged (resolved) append, until it is killed. Never exits on its own except after a safety
- * deadline. Args: <dir> <runId> <fsync: always|never>.
+ * deadline. Args: <dir> <runId> <fsync: always|never> [threaded] (the log on its worker thread, as Sluice runs it).
  *
  * Every record is self-describing so the test can check it after the crash: key `key-<seq % 97>`, value
  * `crashValue(runId, seq)`, header `seq`.
  */
 import { createEmbeddedTopicLog } from '../../../src/log/embedded/embedded-topic-log.js'
+import { createThreadedTopicLog } from '../../../src/log/threaded/threaded-topic-log.js'
 import type { AppendRecord } from '../../../src/log/topic-log.js'
 import { COMPACT_TOPIC, CRASH_TOPIC, type CrashAck, compactKeyFor, crashKey, crashValue } from './crash-records.js'
 
-const [dir, runId, fsync] = process.argv.slice(2)
-const log = await createEmbeddedTopicLog({ dir, fsync: fsync === 'never' ? 'never' : 'always' })
+const [dir, runId, fsync, mode] = process.argv.slice(2)
+const open = mode === 'threaded' ? createThreadedTopicLog : createEmbeddedTopicLog
+const log = await open({ dir, fsync: fsync === 'never' ? 'never' : 'always' })
 await log.createTopic(CRASH_TOPIC, { partitions: 3 })
 await log.createTopic(COMPACT_TOPIC, { partitions: 2, cleanupPolicy: 'compact' })
 setTimeout(() => process.exit(3), 100_000).unref()

@@ -16,9 +16,9 @@ const dir = mkdtempSync(join(tmpdir(), 'sluice-log-crash-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
 /** Starts the writer, waits until it has acknowledged `killAfterAcks` appends, then kill -9s it mid-stream. */
-async function runWriterUntilKilled(runId: string, fsync: string, killAfterAcks: number): Promise<CrashAck[]> {
+async function runWriterUntilKilled(runId: string, fsync: string, killAfterAcks: number, mode: string): Promise<CrashAck[]> {
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', join(HERE, 'crash-writer.ts'), dir,
-    runId, fsync], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] })
+    runId, fsync, mode], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] })
   let stderr = ''
   child.stderr!.on('data', (chunk: Buffer) => {
     stderr += chunk.toString()
@@ -86,18 +86,21 @@ async function checkCompactedTopic(log: TopicLog, acks: Array<{ runId: string; a
 }
 
 describe('embedded topic log survives kill -9', () => {
-  // Different kill points and both fsync modes; each run appends to the log the previous runs left behind.
+  // Different kill points, both fsync modes, and the log on its worker thread (as Sluice runs it: the kill lands
+  // while appends cross threads); each run appends to the log the previous runs left behind.
   const runs = [
-    { runId: 'run1', fsync: 'always', killAfterAcks: 3 },
-    { runId: 'run2', fsync: 'always', killAfterAcks: 25 },
-    { runId: 'run3', fsync: 'never', killAfterAcks: 40 },
-    { runId: 'run4', fsync: 'always', killAfterAcks: 80 },
+    { runId: 'run1', fsync: 'always', killAfterAcks: 3, mode: 'embedded' },
+    { runId: 'run2', fsync: 'always', killAfterAcks: 25, mode: 'embedded' },
+    { runId: 'run3', fsync: 'never', killAfterAcks: 40, mode: 'embedded' },
+    { runId: 'run4', fsync: 'always', killAfterAcks: 80, mode: 'embedded' },
+    { runId: 'run5', fsync: 'always', killAfterAcks: 7, mode: 'threaded' },
+    { runId: 'run6', fsync: 'always', killAfterAcks: 60, mode: 'threaded' },
   ]
   const acknowledged: Array<{ runId: string; ack: CrashAck }> = []
 
-  it.each(runs)('keeps every acknowledged record after kill -9 ($runId, fsync $fsync, after $killAfterAcks acks)',
-    async ({ runId, fsync, killAfterAcks }) => {
-      for (const ack of await runWriterUntilKilled(runId, fsync, killAfterAcks)) acknowledged.push({ runId, ack })
+  it.each(runs)('keeps every acknowledged record after kill -9 ($runId, $mode, fsync $fsync, after $killAfterAcks acks)',
+    async ({ runId, fsync, killAfterAcks, mode }) => {
+      for (const ack of await runWriterUntilKilled(runId, fsync, killAfterAcks, mode)) acknowledged.push({ runId, ack })
 
       const log = await createEmbeddedTopicLog({ dir, retentionCheckIntervalMs: 0 })
       try {
