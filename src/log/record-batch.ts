@@ -40,8 +40,8 @@ const INITIAL_BYTES = 1024 * 1024
 const INITIAL_RECORDS = 1024
 
 /**
- * Spare buffers: the threaded log hands each batch's buffer back once stored, and reusing them saves allocating
- * megabytes per batch (fresh off-heap buffers for every batch doubled the GC time when measured).
+ * Spare buffers: the threaded log hands each batch's buffer back once stored; reusing them saves allocating (and
+ * later collecting) a megabyte or more of off-heap memory per batch.
  */
 const spares: ArrayBuffer[] = []
 const MAX_SPARES = 4

@@ -34,7 +34,7 @@ async function handle(log: TopicLog, call: CallMessage): Promise<void> {
       // SQLite has copied the bytes: the buffer goes back for the next batch (the records' views of it detach).
       const spare = packed.data.buffer as ArrayBuffer
       post({ kind: 'result', id: call.id, value, spare }, [spare])
-      post({ kind: 'appended', topics: [...new Set(records.map((r) => r.topic))] })
+      post({ kind: 'appended', topics: packed.topics })
       return
     }
     if (call.method === 'read') {

@@ -6,8 +6,8 @@
  *
  * Same contract as the embedded log (topic-log.ts); the difference is only where the work runs. `append` resolves
  * when the worker's commit returned, so durability is unchanged. Errors come back as the log's own error classes.
- * If the worker dies, every pending and later call fails with the reason; the supervisor then reports the sources
- * Broken as it would for any log failure.
+ * If the worker dies, every pending and later call fails with the reason and `onFailure` is told (`sluice start`
+ * then exits to be restarted).
  */
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'

@@ -3,10 +3,11 @@
  * an acknowledged slot position. Stages run in one loop on purpose: each one is cheap, and a single loop keeps the
  * order of events and acknowledgements obvious.
  *
- * Backpressure: frames are pulled only when the previous batch is durable, so a slow log slows the walsender (the
- * replication stream bounds what it buffers). Records are batched: a batch is appended when a transaction commits
- * and no further frame is waiting (low latency when quiet), or when it reaches `MAX_BATCH_RECORDS` (throughput, and
- * a bound on memory for huge transactions).
+ * Backpressure: at most one batch is being appended while the next fills; frames are pulled only while that holds,
+ * so a slow log slows the walsender (the replication stream bounds what it buffers). Records are encoded into a
+ * RecordBatch as they come; a batch is appended when a transaction commits and no further frame is waiting (low
+ * latency when quiet), or when it reaches `MAX_BATCH_RECORDS` (throughput, and a bound on memory for huge
+ * transactions).
  *
  * Crash behaviour (DESIGN.md guarantee 1): the slot is acknowledged only with the end LSN of a transaction whose
  * events have all been appended durably, or with a keepalive's position while nothing is pending. After a crash the
