@@ -66,9 +66,6 @@ export function parsePostgresConfig(raw: Raw, sourceId: string): PostgresSourceC
       database,
       ssl: sslOption(str(raw, 'database.sslmode', 'prefer')),
       application_name: `sluice-${sourceId}`,
-      // Events carry timestamptz in UTC whatever the server's zone; asking for UTC text lets the converter re-spell
-      // it instead of doing date arithmetic per value (formatTimestamptz). Changes output formatting only.
-      options: '-c TimeZone=UTC',
       connectionTimeoutMillis: 10_000,
     },
     database,

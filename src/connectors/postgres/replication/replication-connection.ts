@@ -101,7 +101,10 @@ export async function connectReplication(
   options: ConnectReplicationOptions = {},
 ): Promise<ReplicationConnection> {
   options.signal?.throwIfAborted()
-  const client = new pg.Client({ ...(config as pg.ClientConfig), replication: 'database' } as pg.ClientConfig)
+  // pgoutput formats values in the walsender's session: UTC text lets timestamptz be re-spelled rather than converted
+  // with date arithmetic (formatTimestamptz). Output formatting only; events carry UTC either way. A startup option
+  // is fine here: replication connections always go straight to the server, never through a pooler.
+  const client = new pg.Client({ ...(config as pg.ClientConfig), replication: 'database', options: '-c TimeZone=UTC' } as pg.ClientConfig)
   // Errors also reach the active query; without a listener an 'error' event would crash the process.
   client.on('error', () => undefined)
   const abortConnect = (): void => void client.end().catch(() => undefined)

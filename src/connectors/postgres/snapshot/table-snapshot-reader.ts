@@ -58,6 +58,8 @@ async function openSnapshotConnection(config: PostgresSourceConfig, snapshotName
   client.on('error', () => undefined)
   await client.connect()
   await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
+  // UTC text for timestamptz (see connectReplication); SET LOCAL ends with the transaction, so it is pooler-safe.
+  await client.query("SET LOCAL TimeZone = 'UTC'")
   if (snapshotName) {
     await client.query(`SET TRANSACTION SNAPSHOT ${quoteLiteral(snapshotName)}`)
     return { client, name: snapshotName, lsn: 0n }
