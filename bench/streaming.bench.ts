@@ -49,7 +49,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import pino from 'pino'
 import { loadConfig } from '../src/config/config.js'
-import { RecordBatch } from '../src/log/record-batch.js'
+import { ABSENT, FIELDS, RecordBatch } from '../src/log/record-batch.js'
 import type { AppendRecord, AppendResult } from '../src/log/topic-log.js'
 import { startSluice } from '../src/main.js'
 import { startPostgres, type TestPostgres } from '../test/harness/postgres.js'
@@ -130,7 +130,7 @@ class Probe {
     if (this.timing === 'none' && records instanceof RecordBatch) {
       const { meta, count } = records.pack()
       let tombstones = 0
-      for (let i = 0; i < count; i++) if (meta[i * 6 + 5] === -1) tombstones++
+      for (let i = 0; i < count; i++) if (meta[i * FIELDS + 5] === ABSENT) tombstones++ // a null value
       return { tombstones, committedMs: null, count }
     }
     const list = records instanceof RecordBatch ? records.toAppendRecords() : records

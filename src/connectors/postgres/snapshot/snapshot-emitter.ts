@@ -11,6 +11,7 @@
  */
 import type { ChangeEvent, SnapshotMarker } from '../../../events/change-event.js'
 import { encodeKey, encodeValue } from '../../../events/envelope.js'
+import { AppendQueue } from '../../../log/append-queue.js'
 import { RecordBatch } from '../../../log/record-batch.js'
 import type { TopicLog } from '../../../log/topic-log.js'
 import type { SourceMetrics } from '../../source.js'
@@ -34,9 +35,8 @@ export class SnapshotEmitter {
   /** Records released into batches so far; `durable` waits on a count. */
   private released = 0
   private durable: Array<{ count: number; resolve: () => void }> = []
-  private appending: Promise<void> = Promise.resolve()
-  /** The first failed append: later checkpoints must not report records durable that were in it. */
-  private failure: unknown = null
+  /** Appends run in order; a failed one fails every later append and checkpoint (see AppendQueue). */
+  private readonly appends = new AppendQueue()
 
   constructor(
     private readonly log: TopicLog,
@@ -86,41 +86,35 @@ export class SnapshotEmitter {
 
   private async flush(): Promise<void> {
     if (this.batch.length > 0) await this.appendBatch()
-    else await this.appending
-    if (this.failure !== null) throw this.failure
+    await this.appends.drained()
   }
 
   /**
    * Starts appending a full batch and returns once the batch before it is durable: the log works on its own thread,
    * so reading and encoding the next batch overlaps writing this one, with at most one batch waiting in memory.
    */
-  private async appendAhead(): Promise<void> {
-    const previous = this.appending
-    this.appendBatch().catch(() => undefined)
-    await previous
-    if (this.failure !== null) throw this.failure
+  private appendAhead(): Promise<void> {
+    return this.appends.runAhead(this.takeBatch())
   }
 
   /** Appends full batches while rows stream in (the held-back record stays). */
   private appendBatch(): Promise<void> {
+    return this.appends.run(this.takeBatch())
+  }
+
+  /** Cuts the batch released so far; the returned work appends it and wakes the checkpoints it makes durable. */
+  private takeBatch(): () => Promise<void> {
     const batch = this.batch
     const count = this.released
     this.batch = new RecordBatch()
-    const appended = this.appending.then(async () => {
-      if (this.failure !== null) throw this.failure
-      await this.log.append(batch).catch((error: unknown) => {
-        this.failure ??= error
-        throw error
-      })
+    return async () => {
+      await this.log.append(batch)
       this.metrics.recordsSent += batch.length
       this.metrics.bytesSent += batch.bytes
       this.metrics.snapshotEvents += batch.length
       this.metrics.lastEventAtMs = Date.now()
       this.durable = this.durable.filter((w) => (w.count <= count ? void w.resolve() : true))
-    })
-    // A failed append fails its caller, every later append and every later checkpoint.
-    this.appending = appended.catch(() => undefined)
-    return appended
+    }
   }
 
   private release(marker: SnapshotMarker): void {

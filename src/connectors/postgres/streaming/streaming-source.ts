@@ -16,6 +16,7 @@
  */
 import type { ChangeEvent } from '../../../events/change-event.js'
 import { encodeKey, encodeValue } from '../../../events/envelope.js'
+import { AppendQueue } from '../../../log/append-queue.js'
 import { RecordBatch } from '../../../log/record-batch.js'
 import type { TopicLog } from '../../../log/topic-log.js'
 import type { OffsetStore, SourceMetrics, TaskLogger } from '../../source.js'
@@ -120,11 +121,10 @@ class Streamer {
   private readonly topics = new Set<string>()
   private lastOffsetSave = 0
   private draining: Promise<void> | null = null
-  private flushing: Promise<void> = Promise.resolve()
+  /** Flushes run in order; a failed append fails every later flush (see AppendQueue). */
+  private readonly flushes = new AppendQueue()
   /** Frames taken from the stream so far. */
   private framesSeen = 0
-  /** The first failed append (see flush). */
-  private failure: unknown = null
   /** The frame being handled, so a drain can wait for it. */
   private busy: Promise<void> = Promise.resolve()
 
@@ -187,9 +187,9 @@ class Streamer {
       // granted) only once it is durable, and only if no frame came in meanwhile.
       const seen = this.framesSeen
       await this.flushAhead()
-      void this.flushing.then(() => {
-        if (this.framesSeen === seen && this.failure === null) control.atBoundary()
-      })
+      this.flushes.drained().then(() => {
+        if (this.framesSeen === seen) control.atBoundary()
+      }, () => undefined)
     } else if (idle || frame.kind === 'keepalive' || control.pausing) {
       await this.flush()
       if (frame.kind === 'keepalive' && this.ackable === null) this.acknowledge(frame.walEnd)
@@ -301,6 +301,19 @@ class Streamer {
    * nothing after a lost batch can be acknowledged.
    */
   private flush(saveOffset = false): Promise<void> {
+    return this.flushes.run(this.cut(saveOffset))
+  }
+
+  /**
+   * Starts appending a full batch and returns once the batch before it is durable: the log works on its own thread,
+   * so decoding the next batch overlaps writing this one, while at most one batch waits in memory.
+   */
+  private flushAhead(): Promise<void> {
+    return this.flushes.runAhead(this.cut(false))
+  }
+
+  /** Cuts the pending records (and the transaction they complete) into the work of one flush. */
+  private cut(saveOffset: boolean): () => Promise<void> {
     const batch = this.pending
     this.pending = new RecordBatch()
     let ack: Lsn | null = null
@@ -308,27 +321,11 @@ class Streamer {
       ack = this.ackable
       this.ackable = null
     }
-    const next = this.flushing.then(() => this.write(batch, ack, saveOffset))
-    this.flushing = next.catch((error: unknown) => {
-      this.failure ??= error
-    })
-    return next
-  }
-
-  /**
-   * Starts appending a full batch and returns once the batch before it is durable: the log works on its own thread,
-   * so decoding the next batch overlaps writing this one, while at most one batch waits in memory.
-   */
-  private async flushAhead(): Promise<void> {
-    const previous = this.flushing
-    this.flush().catch(() => undefined)
-    await previous
-    if (this.failure !== null) throw this.failure
+    return () => this.write(batch, ack, saveOffset)
   }
 
   /** `saveOffset` stores the acknowledged position now rather than at most every OFFSET_SAVE_INTERVAL_MS (stops). */
   private async write(batch: RecordBatch, ack: Lsn | null, saveOffset: boolean): Promise<void> {
-    if (this.failure !== null) throw this.failure
     const { log, metrics, offsets } = this.options
     if (batch.length > 0) {
       await log.append(batch)
