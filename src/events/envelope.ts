@@ -4,7 +4,7 @@
  * schema JSON are built once and cached on its TableSchema object (a new TableSchema after a relation change
  * gets new ones).
  */
-import type { ChangeEvent, ConnectSchema, EventValue, Row, SourceInfo, TableSchema } from './change-event.js'
+import type { ChangeEvent, ConnectSchema, EventValue, Op, Row, SnapshotMarker, SourceInfo, TableSchema } from './change-event.js'
 import { envelopeSchema, keySchema, schemaToJson, type Field } from './connect-schema.js'
 import { javaDouble, jsonAny, jsonInteger, jsonString } from './json.js'
 
@@ -51,9 +51,17 @@ export function encodeKey(event: ChangeEvent, options: EncodeKeyOptions): string
   if (!table.key || event.op === 't') return null
   const row = event.op === 'd' ? event.before : event.after ?? event.before
   if (!row) return null
-  const payload = table.key(row)
+  return keyText(event.table, table.key(row), event.source, options)
+}
+
+/**
+ * A key from its payload JSON (the key struct, written by the caller: a snapshot reader writes it straight from
+ * column text), with the schema wrapped around it when schemas are enabled.
+ */
+export function keyText(schema: TableSchema, payload: string, source: SourceInfo, options: EncodeKeyOptions): string {
   if (!options.schemasEnable) return payload
-  const name = recordName(event)
+  const table = compile(schema)
+  const name = recordName(source, schema)
   let head = table.keySchemas.get(name)
   if (head === undefined) {
     head = `{"schema":${schemaToJson(keySchema(name, table.keyFields))},"payload":`
@@ -69,36 +77,69 @@ export function encodeTombstoneKey(event: ChangeEvent, options: EncodeKeyOptions
 
 export function encodeValue(event: ChangeEvent, options: EncodeValueOptions): string {
   const table = compile(event.table)
+  return valueText(event.table, {
+    before: event.before ? table.row(event.before) : 'null',
+    after: event.after ? table.row(event.after) : 'null',
+    source: event.source,
+    snapshot: event.source.snapshot,
+    transaction: event.transaction,
+    op: event.op,
+    processedAtUs: event.processedAtUs,
+  }, options)
+}
+
+/** An event whose row images are already JSON text (see `keyText`); `snapshot` overrides `source.snapshot`. */
+export interface ValueParts {
+  before: string
+  after: string
+  source: SourceInfo
+  snapshot: SnapshotMarker
+  transaction?: ChangeEvent['transaction']
+  op: Op
+  processedAtUs: bigint
+}
+
+export function valueText(schema: TableSchema, parts: ValueParts, options: EncodeValueOptions): string {
+  const table = compile(schema)
   const version = options.connectorVersion ?? DEFAULT_CONNECTOR_VERSION
   const payload =
-    `{"before":${event.before ? table.row(event.before) : 'null'}` +
-    `,"after":${event.after ? table.row(event.after) : 'null'}` +
-    `,"source":${sourceJson(event.source, version, table)}` +
-    `,"transaction":${transactionJson(event.transaction)}` +
-    `,"op":"${event.op}",${timestamps(event.processedAtUs)}}`
+    `{"before":${parts.before},"after":${parts.after}` +
+    `,"source":${sourceJson(parts.source, parts.snapshot, version, table)}` +
+    `,"transaction":${transactionJson(parts.transaction)}` +
+    `,"op":"${parts.op}",${timestamps(parts.processedAtUs)}}`
   if (!options.schemasEnable) return payload
-  const name = recordName(event)
+  const name = recordName(parts.source, schema)
   let head = table.valueSchemas.get(name)
   if (head === undefined) {
-    head = `{"schema":${schemaToJson(envelopeSchema(name, event.table.columns))},"payload":`
+    head = `{"schema":${schemaToJson(envelopeSchema(name, schema.columns))},"payload":`
     table.valueSchemas.set(name, head)
   }
   return `${head}${payload}}`
 }
 
-function recordName(event: ChangeEvent): string {
-  return `${event.source.name}.${event.table.schema}.${event.table.table}`
+function recordName(source: SourceInfo, table: TableSchema): string {
+  return `${source.name}.${table.schema}.${table.table}`
 }
 
-function sourceJson(source: SourceInfo, version: string, table: CompiledTable): string {
+/**
+ * The last source block written, by its inputs. Snapshot reads of the same millisecond share one (and every change
+ * of a streamed transaction shares all but its LSN), so comparing ten fields beats building the text again.
+ */
+let lastSource: { source: SourceInfo; snapshot: SnapshotMarker; version: string; table: CompiledTable; json: string } | null = null
+
+function sourceJson(source: SourceInfo, snapshot: SnapshotMarker, version: string, table: CompiledTable): string {
+  const last = lastSource
+  if (last !== null && last.snapshot === snapshot && last.version === version && last.table === table && sameSource(last.source, source)) {
+    return last.json
+  }
   // Incremental snapshot reads carry no position of their own (PostgresSourceInfoStructMaker).
-  const incremental = source.snapshot === 'incremental'
+  const incremental = snapshot === 'incremental'
   const lastCommit = source.lastCommitLsn === null ? 'null' : `\\"${source.lastCommitLsn}\\"`
   const lsn = source.lsn === null ? 'null' : `\\"${source.lsn}\\"`
   const [tsMs, tsUs, tsNs] = commitTimeParts.get(source.commitTimeUs)
   const cached = names(table, source)
-  return (
-    `${sourceHead(version, source.name)},"ts_ms":${tsMs},"snapshot":"${source.snapshot}"` +
+  const json =
+    `${sourceHead(version, source.name)},"ts_ms":${tsMs},"snapshot":"${snapshot}"` +
     cached.db +
     // `sequence` is itself a JSON array of decimal LSN strings, written into a string field: the LSNs are digits,
     // so its JSON string form is known without escaping it (the quotes inside become \").
@@ -107,7 +148,14 @@ function sourceJson(source: SourceInfo, version: string, table: CompiledTable): 
     `,"txId":${incremental || source.txId === null ? 'null' : source.txId}` +
     `,"lsn":${incremental || source.lsn === null ? 'null' : source.lsn}` +
     `,"xmin":${incremental || source.xmin === null ? 'null' : source.xmin}}`
-  )
+  // A copy: callers may reuse and change their SourceInfo objects.
+  lastSource = { source: { ...source }, snapshot, version, table, json }
+  return json
+}
+
+function sameSource(a: SourceInfo, b: SourceInfo): boolean {
+  return a.commitTimeUs === b.commitTimeUs && a.lsn === b.lsn && a.txId === b.txId && a.lastCommitLsn === b.lastCommitLsn &&
+    a.xmin === b.xmin && a.name === b.name && a.db === b.db && a.schema === b.schema && a.table === b.table
 }
 
 /**
@@ -228,6 +276,29 @@ function structWriter(fields: Field[]): (row: Row) => string {
     }
     return `${out}}`
   }
+}
+
+/**
+ * A writer of a struct from its members' JSON texts, for readers that write each value's JSON straight from the
+ * database's text (snapshot reads): `texts[indexes[i]]` is field i's JSON, null for SQL NULL.
+ */
+export function textStructWriter(fields: Field[], indexes: readonly number[] = fields.map((_, i) => i)): (texts: ReadonlyArray<string | null>) => string {
+  const prefixes = fields.map((f, i) => `${i === 0 ? '{' : ','}${jsonString(f.field)}:`)
+  const count = fields.length
+  if (count === 0) return () => '{}'
+  return (texts) => {
+    let out = ''
+    for (let i = 0; i < count; i++) {
+      const text = texts[indexes[i]]
+      out += prefixes[i] + (text === null ? 'null' : text)
+    }
+    return `${out}}`
+  }
+}
+
+/** A value of the given schema → its JSON text, as it is written inside an event. */
+export function jsonWriter(schema: ConnectSchema): (value: EventValue) => string {
+  return writerFor(schema)
 }
 
 function writerFor(schema: ConnectSchema): Writer {

@@ -9,19 +9,21 @@
  * need that marker. `checkpointOwn` leaves it held and resolves once another emit or the final checkpoint has made
  * it durable. Appends are serialized, so a resolved append means every earlier record is durable too.
  */
-import type { ChangeEvent, SnapshotMarker } from '../../../events/change-event.js'
-import { encodeKey, encodeValue } from '../../../events/envelope.js'
+import type { SnapshotMarker } from '../../../events/change-event.js'
+import { keyText, valueText } from '../../../events/envelope.js'
 import { AppendQueue } from '../../../log/append-queue.js'
 import { RecordBatch } from '../../../log/record-batch.js'
 import type { TopicLog } from '../../../log/topic-log.js'
 import type { SourceMetrics } from '../../source.js'
 import type { PostgresSourceConfig } from '../postgres-config.js'
+import type { EncodedRead } from './read-encoder.js'
 
 const BATCH_RECORDS = 2000
 
 interface Held {
   topic: string
-  event: ChangeEvent
+  read: EncodedRead
+  marker: SnapshotMarker
   owner: unknown
   /** Resolved once this record is durable (readers waiting in `checkpointOwn`). */
   waiters: Array<() => void>
@@ -42,8 +44,6 @@ export class SnapshotEmitter {
     private readonly log: TopicLog,
     private readonly config: PostgresSourceConfig,
     private readonly metrics: SourceMetrics,
-    /** Incremental snapshots mark every read `incremental`. */
-    private readonly fixedMarker: SnapshotMarker | null = null,
   ) {}
 
   startTable(): void {
@@ -51,15 +51,14 @@ export class SnapshotEmitter {
   }
 
   /** Adds a read; returns a promise (to await before the next) only when a full batch had to be handed over. */
-  emit(topic: string, event: ChangeEvent, owner: unknown = null): Promise<void> | undefined {
-    if (this.held) this.release(this.held.event.source.snapshot)
+  emit(topic: string, read: EncodedRead, owner: unknown = null): Promise<void> | undefined {
+    if (this.held) this.release(this.held.marker)
     let marker: SnapshotMarker = 'true'
     if (this.first) marker = 'first'
     else if (this.tableStart) marker = 'first_in_data_collection'
     this.first = false
     this.tableStart = false
-    event.source.snapshot = marker
-    this.held = { topic, event, owner, waiters: [] }
+    this.held = { topic, read, marker, owner, waiters: [] }
     return this.batch.length >= BATCH_RECORDS ? this.appendAhead() : undefined
   }
 
@@ -69,9 +68,9 @@ export class SnapshotEmitter {
    */
   async checkpoint(edge: 'chunk' | 'table' | 'run'): Promise<void> {
     const held = this.held
-    if (held && edge === 'run') held.event.source.snapshot = 'last'
-    else if (held && edge === 'table' && held.event.source.snapshot === 'true') held.event.source.snapshot = 'last_in_data_collection'
-    if (held) this.release(held.event.source.snapshot)
+    if (held && edge === 'run') held.marker = 'last'
+    else if (held && edge === 'table' && held.marker === 'true') held.marker = 'last_in_data_collection'
+    if (held) this.release(held.marker)
     await this.flush()
   }
 
@@ -123,12 +122,19 @@ export class SnapshotEmitter {
     this.held = null
     this.released++
     for (const resolve of held.waiters) this.durable.push({ count: this.released, resolve })
-    held.event.source.snapshot = this.fixedMarker ?? marker
+    const { read } = held
     this.batch.add({
       topic: held.topic,
-      key: encodeKey(held.event, { schemasEnable: this.config.keySchemas }),
-      value: encodeValue(held.event, { schemasEnable: this.config.valueSchemas }),
-      timestamp: Number(held.event.source.commitTimeUs / 1000n),
+      key: read.key === null ? null : keyText(read.table, read.key, read.source, { schemasEnable: this.config.keySchemas }),
+      value: valueText(read.table, {
+        before: 'null',
+        after: read.after,
+        source: read.source,
+        snapshot: marker,
+        op: 'r',
+        processedAtUs: read.processedAtUs,
+      }, { schemasEnable: this.config.valueSchemas }),
+      timestamp: read.timestampMs,
     })
   }
 }

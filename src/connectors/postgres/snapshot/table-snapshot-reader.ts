@@ -22,6 +22,7 @@ import { quoteIdent, quoteLiteral, quoteTable } from '../replication/sql.js'
 import { ChangeMapper, type MappedTable, millisecondClock } from '../streaming/change-mapper.js'
 import type { TypeRegistry } from '../types/type-registry.js'
 import { copyRows } from './copy-reader.js'
+import { ReadEncoder } from './read-encoder.js'
 import { SnapshotEmitter } from './snapshot-emitter.js'
 import { readTableShape } from './table-schema-reader.js'
 
@@ -79,6 +80,7 @@ export async function readSnapshotTables(options: ReadTablesOptions): Promise<Sn
     for (let i = 1; i < config.snapshotMaxThreads; i++) workers.push((await openSnapshotConnection(config, coordinator.name)).client)
     const mapper = new ChangeMapper(config, options.registry)
     const emitter = new SnapshotEmitter(options.log, config, options.metrics)
+    const encoder = new ReadEncoder(mapper)
     const startedAt = new Date().toISOString()
     run = await options.channel.save({ ...run, status: 'running', startedAt: run.startedAt ?? startedAt })
     for (const table of run.tables) {
@@ -88,7 +90,7 @@ export async function readSnapshotTables(options: ReadTablesOptions): Promise<Sn
       run = current
       const state = run.tables.find((t) => t.topic === table.topic) as TableSnapshot
       if (state.status === 'cancelled') continue
-      run = await readTable({ ...options, run, state, mapper, emitter, workers, lsn, isLastTable: isLast(run, table) })
+      run = await readTable({ ...options, run, state, mapper, encoder, emitter, workers, lsn, isLastTable: isLast(run, table) })
       if (run.status === 'cancelled' || signal.aborted) return run
     }
     await emitter.checkpoint('run')
@@ -108,9 +110,9 @@ function isLast(run: SnapshotRun, table: TableSnapshot): boolean {
 }
 
 async function readTable(
-  options: ReadTablesOptions & { state: TableSnapshot; mapper: ChangeMapper; emitter: SnapshotEmitter; workers: pg.Client[]; lsn: Lsn; isLastTable: boolean },
+  options: ReadTablesOptions & { state: TableSnapshot; mapper: ChangeMapper; encoder: ReadEncoder; emitter: SnapshotEmitter; workers: pg.Client[]; lsn: Lsn; isLastTable: boolean },
 ): Promise<SnapshotRun> {
-  const { state, mapper, emitter, workers, signal, channel } = options
+  const { state, mapper, encoder, emitter, workers, signal, channel } = options
   const name = { schema: state.schema, table: state.table }
   const shape = await readTableShape(workers[0], name)
   const mapped = mapper.defineRelation(
@@ -155,7 +157,7 @@ async function readTable(
       try {
         for await (const rows of copyRows(client, sql, { signal, cancelConfig: options.config.connection })) {
           for (const values of rows) {
-            const full = emitter.emit(mapped.topic, mapper.readEvent(mapped, values, 'true', options.lsn, nowUs()), client)
+            const full = emitter.emit(mapped.topic, encoder.encode(mapped, values, options.lsn, nowUs()), client)
             if (full) await full
             count++
           }

@@ -5,6 +5,8 @@
  * PostgreSQL's text output format.
  */
 import type { ConnectSchema, EventValue } from '../../../events/change-event.js'
+import { jsonWriter } from '../../../events/envelope.js'
+import { jsonString } from '../../../events/json.js'
 import type { RelationColumn } from '../pgoutput/messages.js'
 import { parseArrayLiteral, type ArrayLiteral } from './array-literal.js'
 import {
@@ -39,6 +41,8 @@ export interface PgTypeInfo {
 export interface ColumnMapping {
   schema: ConnectSchema
   convert(text: string): EventValue
+  /** Text → the value's JSON text in an event (what `jsonWriter(schema)` writes for `convert(text)`). */
+  json(text: string): string
 }
 
 const TYPES_SQL = `
@@ -93,7 +97,8 @@ export class TypeRegistry {
   /** Schema and converter for a column. `optional` is the column's nullability (pgoutput does not carry it). */
   forColumn(column: Pick<RelationColumn, 'typeOid' | 'typeMod'>, optional = true): ColumnMapping {
     const mapping = this.mapping(column.typeOid, column.typeMod)
-    return { schema: { ...mapping.schema, optional } as ConnectSchema, convert: mapping.convert }
+    const schema = { ...mapping.schema, optional } as ConnectSchema
+    return { schema, convert: mapping.convert, json: mapping.json ?? composedJson(schema, mapping.convert) }
   }
 
   /** Text → value for a type. Use it for both pgoutput tuples and `COPY … TO STDOUT` (text format) fields. */
@@ -129,11 +134,12 @@ export class TypeRegistry {
           parameters: { allowed: type.enumLabels.join(',') },
         },
         convert: (text) => text,
+        json: jsonString,
       }
     }
     if (type && type.elementOid !== 0) return this.arrayMapping(type, typeMod, depth)
     // Unknown and unmapped types (ranges, geometric, tsvector, citext, …) keep their text form.
-    return { schema: { type: 'string' }, convert: (text) => text }
+    return { schema: { type: 'string' }, convert: (text) => text, json: jsonString }
   }
 
   private arrayMapping(type: PgTypeInfo, typeMod: number, depth: number): TypeMapping {
@@ -153,4 +159,9 @@ export class TypeRegistry {
       convert: (text) => convertLevel(parseArrayLiteral(text, type.delimiter)),
     }
   }
+}
+
+function composedJson(schema: ConnectSchema, convert: ValueConverter): (text: string) => string {
+  const write = jsonWriter(schema)
+  return (text) => write(convert(text))
 }

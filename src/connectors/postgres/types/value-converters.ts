@@ -5,6 +5,7 @@
  * Reference: Debezium's PostgresValueConverter / JdbcValueConverters (behaviour re-derived, not copied).
  */
 import type { ConnectSchema, EventValue } from '../../../events/change-event.js'
+import { jsonString } from '../../../events/json.js'
 import { bitsToBytes, encodeBinary, parseBytea, type BinaryHandlingMode } from './binary.js'
 import { parseDecimal, parseMoney, stripTrailingZeros, toPlainString, unscaledToBase64, withScale } from './numeric.js'
 import * as oid from './pg-oids.js'
@@ -36,6 +37,11 @@ export type ValueConverter = (text: string) => EventValue
 export interface TypeMapping {
   schema: Omit<ConnectSchema, 'optional'>
   convert: ValueConverter
+  /**
+   * Text → the value's JSON text in an event, where that is cheaper than converting and writing the value (a
+   * snapshot reader writes events straight from COPY text). Must equal `jsonWriter(schema)(convert(text))`.
+   */
+  json?: (text: string) => string
 }
 
 /** Money's scale: Debezium's `money.fraction.digits` default. */
@@ -54,6 +60,9 @@ export function int64Value(value: bigint): number | bigint {
 const toInt64: ValueConverter = (text) => int64Value(BigInt(text))
 const toNumber: ValueConverter = (text) => Number(text)
 const toBoolean: ValueConverter = (text) => text === 't' || text === 'true'
+/** PostgreSQL's integer output is already a canonical JSON number (bigint-sized included). */
+const integerText = (text: string) => text
+const booleanJson = (text: string) => (toBoolean(text) ? 'true' : 'false')
 
 /** Returns the mapping of a built-in type, or undefined when the OID is not one we know. */
 export function builtinMapping(
@@ -63,14 +72,14 @@ export function builtinMapping(
 ): TypeMapping | undefined {
   switch (typeOid) {
     case oid.BOOL:
-      return { schema: { type: 'boolean' }, convert: toBoolean }
+      return { schema: { type: 'boolean' }, convert: toBoolean, json: booleanJson }
     case oid.INT2:
-      return { schema: { type: 'int16' }, convert: toNumber }
+      return { schema: { type: 'int16' }, convert: toNumber, json: integerText }
     case oid.INT4:
-      return { schema: { type: 'int32' }, convert: toNumber }
+      return { schema: { type: 'int32' }, convert: toNumber, json: integerText }
     case oid.INT8:
     case oid.OID:
-      return { schema: { type: 'int64' }, convert: toInt64 }
+      return { schema: { type: 'int64' }, convert: toInt64, json: integerText }
     case oid.FLOAT4:
       return { schema: { type: 'float32' }, convert: toNumber }
     case oid.FLOAT8:
@@ -85,12 +94,12 @@ export function builtinMapping(
         convert: (text) => encodeBinary(parseBytea(text), options.binaryHandlingMode),
       }
     case oid.UUID:
-      return { schema: logical('string', 'io.debezium.data.Uuid'), convert: identity }
+      return { schema: logical('string', 'io.debezium.data.Uuid'), convert: identity, json: jsonString }
     case oid.JSON:
     case oid.JSONB:
-      return { schema: logical('string', 'io.debezium.data.Json'), convert: identity }
+      return { schema: logical('string', 'io.debezium.data.Json'), convert: identity, json: jsonString }
     case oid.XML:
-      return { schema: logical('string', 'io.debezium.data.Xml'), convert: identity }
+      return { schema: logical('string', 'io.debezium.data.Xml'), convert: identity, json: jsonString }
     case oid.BIT:
     case oid.VARBIT:
       return bitsMapping(typeOid, typeMod)
