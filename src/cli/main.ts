@@ -1,7 +1,7 @@
 /**
  * The `sluice` command. `start` runs the server; flags fall back to `SLUICE_*` environment variables.
  */
-import { Command } from 'commander'
+import { Command, InvalidArgumentError } from 'commander'
 import { ConfigError, loadConfig } from '../config/config.js'
 import { startSluice } from '../main.js'
 import { VERSION } from '../version.js'
@@ -63,10 +63,18 @@ export async function main(argv: string[]): Promise<void> {
     .command('demo')
     .description('Start an embedded PostgreSQL with a sample shop and show Sluice capturing it, end to end')
     .option('--port <port>', 'API port', '8080')
-    .action(async (flags: { port: string }) => {
+    .option('--scale <factor>', 'size of the sample shop (1: 50,000 customers, 200,000 orders, 100,000 events)', parseScale, 1)
+    .option('--exit', 'clean up and exit once the checks pass, instead of waiting for Ctrl-C')
+    .action(async (flags: { port: string; scale: number; exit?: boolean }) => {
       const { runDemo } = await import('./demo.js')
-      await runDemo({ port: Number(flags.port) })
+      await runDemo({ port: Number(flags.port), scale: flags.scale, exit: flags.exit ?? false })
     })
 
   await program.parseAsync(argv)
+}
+
+function parseScale(text: string): number {
+  const scale = Number(text)
+  if (!(scale > 0 && scale <= 20)) throw new InvalidArgumentError('a number above 0 and at most 20')
+  return scale
 }

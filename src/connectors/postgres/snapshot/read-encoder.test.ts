@@ -50,8 +50,8 @@ function table(mapper: ChangeMapper, primaryKey: string[]) {
       relationId: 42,
       schema: 'public',
       name: 'things',
-      replicaIdentity: 'd',
-      columns: COLUMNS.map((c) => ({ flags: 0, name: c.name, typeOid: c.typeOid, typeMod: c.typeMod ?? -1 })),
+      replicaIdentity: 'default',
+      columns: COLUMNS.map((c) => ({ isKey: primaryKey.includes(c.name), name: c.name, typeOid: c.typeOid, typeMod: c.typeMod ?? -1 })),
     },
     { primaryKey, notNull: new Set(['id']) },
   )
