@@ -278,24 +278,6 @@ function structWriter(fields: Field[]): (row: Row) => string {
   }
 }
 
-/**
- * A writer of a struct from its members' JSON texts, for readers that write each value's JSON straight from the
- * database's text (snapshot reads): `texts[indexes[i]]` is field i's JSON, null for SQL NULL.
- */
-export function textStructWriter(fields: Field[], indexes: readonly number[] = fields.map((_, i) => i)): (texts: ReadonlyArray<string | null>) => string {
-  const prefixes = fields.map((f, i) => `${i === 0 ? '{' : ','}${jsonString(f.field)}:`)
-  const count = fields.length
-  if (count === 0) return () => '{}'
-  return (texts) => {
-    let out = ''
-    for (let i = 0; i < count; i++) {
-      const text = texts[indexes[i]]
-      out += prefixes[i] + (text === null ? 'null' : text)
-    }
-    return `${out}}`
-  }
-}
-
 /** A value of the given schema → its JSON text, as it is written inside an event. */
 export function jsonWriter(schema: ConnectSchema): (value: EventValue) => string {
   return writerFor(schema)

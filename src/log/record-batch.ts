@@ -11,6 +11,7 @@
  * Float64Array — topic index, partition, offset, timestamp, key length, value length; -1 for an absent number or a
  * null key/value — and the key and value bytes back to back.
  */
+import { copyBytes } from '../util/byte-writer.js'
 import type { AppendRecord, Headers } from './topic-log.js'
 
 export interface PackedRecords {
@@ -66,6 +67,9 @@ export class RecordBatch {
   private headers: Array<Headers | null> | null = null
   /** Key and value bytes added so far. */
   bytes = 0
+  /** Bytes written so far of the key or value being written with `writeRange`, and the key's length once ended. */
+  private open = 0
+  private openKey = ABSENT
 
   /** `size`: the records and bytes when known in advance (exact buffers instead of pooled megabyte ones). */
   constructor(private readonly size?: { records: number; bytes: number }) {
@@ -91,28 +95,60 @@ export class RecordBatch {
   }
 
   add(record: BatchRecord): void {
+    const keyLength = this.write(record.key)
+    const valueLength = this.write(record.value)
+    this.addMeta(record.topic, record.partition ?? ABSENT, record.offset ?? ABSENT, record.timestamp ?? ABSENT, keyLength, valueLength)
+    if (record.headers !== undefined && Object.keys(record.headers).length > 0) {
+      this.headers ??= []
+      this.headers[this.count] = record.headers
+    }
+    this.count++
+  }
+
+  private addMeta(topic: string, partition: number, offset: number, timestamp: number, keyLength: number, valueLength: number): void {
     if (this.count * FIELDS === this.meta.length) {
       const grown = new Float64Array(this.meta.length * 2)
       grown.set(this.meta)
       this.meta = grown
     }
-    let index = this.topicIndex.get(record.topic)
+    let index = this.topicIndex.get(topic)
     if (index === undefined) {
-      index = this.topics.push(record.topic) - 1
-      this.topicIndex.set(record.topic, index)
+      index = this.topics.push(topic) - 1
+      this.topicIndex.set(topic, index)
     }
     const m = this.count * FIELDS
     const meta = this.meta
     meta[m] = index
-    meta[m + 1] = record.partition ?? ABSENT
-    meta[m + 2] = record.offset ?? ABSENT
-    meta[m + 3] = record.timestamp ?? ABSENT
-    meta[m + 4] = this.write(record.key)
-    meta[m + 5] = this.write(record.value)
-    if (record.headers !== undefined && Object.keys(record.headers).length > 0) {
-      this.headers ??= []
-      this.headers[this.count] = record.headers
-    }
+    meta[m + 1] = partition
+    meta[m + 2] = offset
+    meta[m + 3] = timestamp
+    meta[m + 4] = keyLength
+    meta[m + 5] = valueLength
+  }
+
+  /**
+   * Adds a record whose key and value the caller writes as byte ranges, without building them first: `keyRange`s,
+   * then `endKey`, then `valueRange`s, then `endRecord`. A snapshot composes each value from an envelope prefix, the
+   * row's JSON and a suffix this way.
+   */
+  writeRange(source: Uint8Array, start: number, end: number): void {
+    const length = end - start
+    this.reserve(length)
+    copyBytes(source, start, end, this.data as Buffer, this.position)
+    this.position += length
+    this.bytes += length
+    this.open += length
+  }
+
+  /** Ends the key of the record being written (`isNull`: it has none; nothing may have been written). */
+  endKey(isNull: boolean): void {
+    this.openKey = isNull ? ABSENT : this.open
+    this.open = 0
+  }
+
+  endRecord(topic: string, timestamp: number): void {
+    this.addMeta(topic, ABSENT, ABSENT, timestamp, this.openKey, this.open)
+    this.open = 0
     this.count++
   }
 

@@ -14,10 +14,13 @@ import type { Reader } from './reader.js'
 import type { Db } from './schema.js'
 import type { TopicRegistry } from './topic-registry.js'
 
-/** Free pages are reused by later appends; only a large surplus (e.g. after a topic delete) goes back to the OS. */
-const MIN_FREE_PAGES_TO_RELEASE = 4096
+/**
+ * Free pages are reused by later appends; only a large surplus (e.g. after a topic delete) goes back to the OS. In
+ * bytes: the page size is 64 KiB for new logs and 4 KiB for older ones.
+ */
+const MIN_FREE_BYTES_TO_RELEASE = 16 * 1024 * 1024
 const FREE_FRACTION_TO_RELEASE = 0.25
-const PAGES_PER_VACUUM_STEP = 1024
+const BYTES_PER_VACUUM_STEP = 4 * 1024 * 1024
 
 export class RetentionPass {
   private readonly selectNthOffset
@@ -154,11 +157,12 @@ export class RetentionPass {
   }
 
   private async releaseFreePages(isStopped: () => boolean): Promise<void> {
+    const pageSize = this.db.pragma('page_size', { simple: true }) as number
     while (!isStopped()) {
       const free = this.db.pragma('freelist_count', { simple: true }) as number
       const total = this.db.pragma('page_count', { simple: true }) as number
-      if (free < MIN_FREE_PAGES_TO_RELEASE || free < total * FREE_FRACTION_TO_RELEASE) return
-      this.db.pragma(`incremental_vacuum(${PAGES_PER_VACUUM_STEP})`)
+      if (free * pageSize < MIN_FREE_BYTES_TO_RELEASE || free < total * FREE_FRACTION_TO_RELEASE) return
+      this.db.pragma(`incremental_vacuum(${Math.ceil(BYTES_PER_VACUUM_STEP / pageSize)})`)
       await yieldToEventLoop()
     }
   }

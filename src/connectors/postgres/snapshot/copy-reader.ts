@@ -1,23 +1,26 @@
 /**
  * Streams the rows of a query with `COPY (…) TO STDOUT` (text format, the same text pgoutput sends, so one set of
- * converters serves both). Backpressure: rows are parsed as the consumer iterates; the COPY stream pauses the socket
+ * converters serves both). Backpressure: rows are read as the consumer iterates; the COPY stream pauses the socket
  * when its buffer is full, so a table is never held in memory. Abort cancels the query on the server at once
  * (`pg_cancel_backend` from a second connection — closing our socket alone leaves the backend running until it next
  * writes), then closes the client's socket: an aborted client is finished. The socket must go because the destroyed
  * COPY stream no longer reads it; if it was paused for backpressure, the server's error reply is never read, the
  * query never ends, and every later query on the client (the snapshot's COMMIT) would wait forever.
  */
-import { StringDecoder } from 'node:string_decoder'
 import pg from 'pg'
 import { to as copyTo } from 'pg-copy-streams'
-import { parseCopyTextRow } from '../types/copy-text.js'
 
-/** Yields the rows of each chunk received as one array: a promise per chunk rather than per row. */
-export async function* copyRows(
+const NEWLINE = 0x0a
+
+/**
+ * Yields the query's rows as buffers of whole lines, each line a row ending in a newline (COPY escapes newlines in
+ * values): a promise per chunk received rather than per row, and no text decoding — CopyRowEncoder reads the bytes.
+ */
+export async function* copyLines(
   client: pg.Client,
   query: string,
   options: { signal: AbortSignal; cancelConfig: pg.ClientConfig },
-): AsyncGenerator<Array<Array<string | null>>> {
+): AsyncGenerator<Buffer> {
   const stream = client.query(copyTo(`COPY (${query}) TO STDOUT`))
   const cancel = () => {
     void cancelBackend(options.cancelConfig, client).finally(() => {
@@ -26,20 +29,27 @@ export async function* copyRows(
     })
   }
   options.signal.addEventListener('abort', cancel, { once: true })
-  // A chunk may end inside a multi-byte character; the decoder carries it over. COPY escapes newlines in values.
-  const decoder = new StringDecoder('utf8')
-  let rest = ''
+  // A chunk may end inside a row; its start is carried over to the next chunk.
+  let rest: Buffer | null = null
+  let ended = false
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
-      const text = rest + decoder.write(chunk)
-      const lines = text.split('\n')
-      rest = lines.pop() ?? ''
-      if (lines.length > 0) yield lines.map(parseCopyTextRow)
+      const last = chunk.lastIndexOf(NEWLINE)
+      if (last < 0) {
+        rest = rest === null ? Buffer.from(chunk) : Buffer.concat([rest, chunk])
+        continue
+      }
+      const lines = chunk.subarray(0, last + 1)
+      yield rest === null ? lines : Buffer.concat([rest, lines])
+      rest = last + 1 < chunk.length ? Buffer.from(chunk.subarray(last + 1)) : null
     }
-    rest += decoder.end()
-    if (rest.length > 0) yield [parseCopyTextRow(rest)]
+    ended = true
+    if (rest !== null) yield Buffer.concat([rest, Buffer.of(NEWLINE)])
   } finally {
     options.signal.removeEventListener('abort', cancel)
+    // The consumer stopped early (it threw, or returned): the query still runs and nobody reads it, so every later
+    // query on this client (the snapshot's COMMIT) would wait forever and hide the error. End it as an abort does.
+    if (!ended && !options.signal.aborted) cancel()
   }
 }
 

@@ -8,6 +8,10 @@
  * read must not release the held record if it is its own: it may yet be the table's or the run's last record and
  * need that marker. `checkpointOwn` leaves it held and resolves once another emit or the final checkpoint has made
  * it durable. Appends are serialized, so a resolved append means every earlier record is durable too.
+ *
+ * Rows arrive as JSON bytes (CopyRowEncoder) written into `rowWriter()`; the held row keeps its writer until it is
+ * released, when its key and its value — the envelope around the after image, with the marker now known — are
+ * written into the batch.
  */
 import type { SnapshotMarker } from '../../../events/change-event.js'
 import { keyText, valueText } from '../../../events/envelope.js'
@@ -16,13 +20,15 @@ import { RecordBatch } from '../../../log/record-batch.js'
 import type { TopicLog } from '../../../log/topic-log.js'
 import type { SourceMetrics } from '../../source.js'
 import type { PostgresSourceConfig } from '../postgres-config.js'
-import type { EncodedRead } from './read-encoder.js'
+import { ByteWriter } from '../../../util/byte-writer.js'
+import type { EncodedRow } from './copy-row-encoder.js'
 
 const BATCH_RECORDS = 2000
 
 interface Held {
   topic: string
-  read: EncodedRead
+  row: EncodedRow
+  writer: ByteWriter
   marker: SnapshotMarker
   owner: unknown
   /** Resolved once this record is durable (readers waiting in `checkpointOwn`). */
@@ -39,6 +45,10 @@ export class SnapshotEmitter {
   private durable: Array<{ count: number; resolve: () => void }> = []
   /** Appends run in order; a failed one fails every later append and checkpoint (see AppendQueue). */
   private readonly appends = new AppendQueue()
+  /** The writer the next row is encoded into; the held row has the other one. */
+  private spare = new ByteWriter()
+  /** The envelope around the last released row's after image, by what it depends on. */
+  private envelope: Envelope | null = null
 
   constructor(
     private readonly log: TopicLog,
@@ -50,15 +60,31 @@ export class SnapshotEmitter {
     this.tableStart = true
   }
 
-  /** Adds a read; returns a promise (to await before the next) only when a full batch had to be handed over. */
-  emit(topic: string, read: EncodedRead, owner: unknown = null): Promise<void> | undefined {
-    if (this.held) this.release(this.held.marker)
+  /** The writer to encode the next row into, emptied. */
+  rowWriter(): ByteWriter {
+    this.spare.length = 0
+    return this.spare
+  }
+
+  /**
+   * Adds a row encoded into `rowWriter()`; returns a promise (to await before the next) only when a full batch had to
+   * be handed over.
+   */
+  emit(topic: string, row: EncodedRow, owner: unknown = null): Promise<void> | undefined {
+    const writer = this.spare
+    const previous = this.held
+    if (previous) {
+      this.release(previous.marker)
+      this.spare = previous.writer
+    } else {
+      this.spare = new ByteWriter()
+    }
     let marker: SnapshotMarker = 'true'
     if (this.first) marker = 'first'
     else if (this.tableStart) marker = 'first_in_data_collection'
     this.first = false
     this.tableStart = false
-    this.held = { topic, read, marker, owner, waiters: [] }
+    this.held = { topic, row, writer, marker, owner, waiters: [] }
     return this.batch.length >= BATCH_RECORDS ? this.appendAhead() : undefined
   }
 
@@ -122,19 +148,59 @@ export class SnapshotEmitter {
     this.held = null
     this.released++
     for (const resolve of held.waiters) this.durable.push({ count: this.released, resolve })
-    const { read } = held
-    this.batch.add({
-      topic: held.topic,
-      key: read.key === null ? null : keyText(read.table, read.key, read.source, { schemasEnable: this.config.keySchemas }),
-      value: valueText(read.table, {
-        before: 'null',
-        after: read.after,
-        source: read.source,
-        snapshot: marker,
-        op: 'r',
-        processedAtUs: read.processedAtUs,
-      }, { schemasEnable: this.config.valueSchemas }),
-      timestamp: read.timestampMs,
-    })
+    const { row, writer } = held
+    const { valuePrefix, valueSuffix, keyPrefix, keySuffix } = this.envelopeOf(row, marker)
+    const batch = this.batch
+    if (row.keyStart < 0) {
+      batch.endKey(true)
+    } else {
+      batch.writeRange(keyPrefix, 0, keyPrefix.length)
+      batch.writeRange(writer.bytes, row.keyStart, row.keyEnd)
+      batch.writeRange(keySuffix, 0, keySuffix.length)
+      batch.endKey(false)
+    }
+    batch.writeRange(valuePrefix, 0, valuePrefix.length)
+    batch.writeRange(writer.bytes, row.afterStart, row.afterEnd)
+    batch.writeRange(valueSuffix, 0, valueSuffix.length)
+    batch.endRecord(held.topic, row.timestampMs)
   }
+
+  /**
+   * The bytes before and after a row's JSON in its value and key: the envelope is the same for every row of a table
+   * read in the same millisecond with the same marker, so it is written once (by the envelope encoder, around a
+   * placeholder) and reused.
+   */
+  private envelopeOf(row: EncodedRow, marker: SnapshotMarker): Envelope {
+    const cached = this.envelope
+    if (cached !== null && cached.table === row.table && cached.source === row.source && cached.processedAtUs === row.processedAtUs &&
+      cached.marker === marker) {
+      return cached
+    }
+    const value = valueText(row.table, { before: 'null', after: PLACEHOLDER, source: row.source, snapshot: marker, op: 'r', processedAtUs: row.processedAtUs },
+      { schemasEnable: this.config.valueSchemas })
+    const key = keyText(row.table, PLACEHOLDER, row.source, { schemasEnable: this.config.keySchemas })
+    const [valuePrefix, valueSuffix] = splitAt(value)
+    const [keyPrefix, keySuffix] = splitAt(key)
+    this.envelope = { table: row.table, source: row.source, processedAtUs: row.processedAtUs, marker, valuePrefix, valueSuffix, keyPrefix, keySuffix }
+    return this.envelope
+  }
+}
+
+interface Envelope {
+  table: EncodedRow['table']
+  source: EncodedRow['source']
+  processedAtUs: bigint
+  marker: SnapshotMarker
+  valuePrefix: Buffer
+  valueSuffix: Buffer
+  keyPrefix: Buffer
+  keySuffix: Buffer
+}
+
+/** Stands for the row's JSON in an envelope; no envelope text contains it (JSON escapes NUL). */
+const PLACEHOLDER = '\u0000'
+
+function splitAt(text: string): [Buffer, Buffer] {
+  const at = text.indexOf(PLACEHOLDER)
+  return [Buffer.from(text.slice(0, at)), Buffer.from(text.slice(at + PLACEHOLDER.length))]
 }

@@ -21,8 +21,8 @@ import type { Lsn } from '../replication/lsn.js'
 import { quoteIdent, quoteLiteral, quoteTable } from '../replication/sql.js'
 import { ChangeMapper, type MappedTable, millisecondClock } from '../streaming/change-mapper.js'
 import type { TypeRegistry } from '../types/type-registry.js'
-import { copyRows } from './copy-reader.js'
-import { ReadEncoder } from './read-encoder.js'
+import { copyLines } from './copy-reader.js'
+import { CopyRowEncoder } from './copy-row-encoder.js'
 import { SnapshotEmitter } from './snapshot-emitter.js'
 import { readTableShape } from './table-schema-reader.js'
 
@@ -80,7 +80,7 @@ export async function readSnapshotTables(options: ReadTablesOptions): Promise<Sn
     for (let i = 1; i < config.snapshotMaxThreads; i++) workers.push((await openSnapshotConnection(config, coordinator.name)).client)
     const mapper = new ChangeMapper(config, options.registry)
     const emitter = new SnapshotEmitter(options.log, config, options.metrics)
-    const encoder = new ReadEncoder(mapper)
+    const encoder = new CopyRowEncoder(mapper)
     const startedAt = new Date().toISOString()
     run = await options.channel.save({ ...run, status: 'running', startedAt: run.startedAt ?? startedAt })
     for (const table of run.tables) {
@@ -110,7 +110,7 @@ function isLast(run: SnapshotRun, table: TableSnapshot): boolean {
 }
 
 async function readTable(
-  options: ReadTablesOptions & { state: TableSnapshot; mapper: ChangeMapper; encoder: ReadEncoder; emitter: SnapshotEmitter; workers: pg.Client[]; lsn: Lsn; isLastTable: boolean },
+  options: ReadTablesOptions & { state: TableSnapshot; mapper: ChangeMapper; encoder: CopyRowEncoder; emitter: SnapshotEmitter; workers: pg.Client[]; lsn: Lsn; isLastTable: boolean },
 ): Promise<SnapshotRun> {
   const { state, mapper, encoder, emitter, workers, signal, channel } = options
   const name = { schema: state.schema, table: state.table }
@@ -155,11 +155,14 @@ async function readTable(
       let count = 0
       copying++
       try {
-        for await (const rows of copyRows(client, sql, { signal, cancelConfig: options.config.connection })) {
-          for (const values of rows) {
-            const full = emitter.emit(mapped.topic, encoder.encode(mapped, values, options.lsn, nowUs()), client)
+        for await (const lines of copyLines(client, sql, { signal, cancelConfig: options.config.connection })) {
+          const readAt = nowUs()
+          for (let start = 0; start < lines.length; count++) {
+            const end = lines.indexOf(0x0a, start)
+            const row = encoder.write(mapped, lines, start, end, options.lsn, readAt, emitter.rowWriter())
+            start = end + 1
+            const full = emitter.emit(mapped.topic, row, client)
             if (full) await full
-            count++
           }
         }
       } finally {

@@ -17,7 +17,8 @@ export function parseCopyTextRow(line: string): Array<string | null> {
   return out
 }
 
-function unescapeField(field: string): string {
+/** A field's text with COPY's backslash escapes undone. */
+export function unescapeField(field: string): string {
   let out = ''
   for (let i = 0; i < field.length; i++) {
     const ch = field[i]

@@ -59,7 +59,8 @@ const SMALL_LIMIT = 1n << BigInt(SMALL_BYTES * 8 - 1)
 const SIGNED_LIMITS = Array.from({ length: SMALL_BYTES + 1 }, (_, n) => 2 ** (8 * n - 1))
 const scratch = Buffer.alloc(SMALL_BYTES)
 
-function smallToBase64(value: number): string {
+/** `unscaledToBase64` of a value with |value| < 2^47, as a number. */
+export function smallToBase64(value: number): string {
   let length = 1
   while (value < -SIGNED_LIMITS[length] || value >= SIGNED_LIMITS[length]) length++
   let v = value < 0 ? 2 ** (8 * length) + value : value

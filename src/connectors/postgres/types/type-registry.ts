@@ -6,12 +6,14 @@
  */
 import type { ConnectSchema, EventValue } from '../../../events/change-event.js'
 import { jsonWriter } from '../../../events/envelope.js'
-import { jsonString } from '../../../events/json.js'
 import type { RelationColumn } from '../pgoutput/messages.js'
+import type { ByteJsonWriter } from './byte-json.js'
 import { parseArrayLiteral, type ArrayLiteral } from './array-literal.js'
 import {
   builtinMapping,
   DEFAULT_VALUE_CONVERTER_OPTIONS,
+  type TextJson,
+  textJsonWriter,
   type TypeMapping,
   type ValueConverter,
   type ValueConverterOptions,
@@ -43,6 +45,10 @@ export interface ColumnMapping {
   convert(text: string): EventValue
   /** Text → the value's JSON text in an event (what `jsonWriter(schema)` writes for `convert(text)`). */
   json(text: string): string
+  /** How that JSON follows from the text without converting, when it does (see TypeMapping). */
+  textJson: TextJson | null
+  /** A byte-level path to that JSON for the text's common form (see TypeMapping). */
+  byteJson: ByteJsonWriter | null
 }
 
 const TYPES_SQL = `
@@ -98,7 +104,8 @@ export class TypeRegistry {
   forColumn(column: Pick<RelationColumn, 'typeOid' | 'typeMod'>, optional = true): ColumnMapping {
     const mapping = this.mapping(column.typeOid, column.typeMod)
     const schema = { ...mapping.schema, optional } as ConnectSchema
-    return { schema, convert: mapping.convert, json: mapping.json ?? composedJson(schema, mapping.convert) }
+    const json = mapping.textJson ? textJsonWriter(mapping.textJson) : composedJson(schema, mapping.convert)
+    return { schema, convert: mapping.convert, json, textJson: mapping.textJson ?? null, byteJson: mapping.byteJson ?? null }
   }
 
   /** Text → value for a type. Use it for both pgoutput tuples and `COPY … TO STDOUT` (text format) fields. */
@@ -134,12 +141,12 @@ export class TypeRegistry {
           parameters: { allowed: type.enumLabels.join(',') },
         },
         convert: (text) => text,
-        json: jsonString,
+        textJson: 'quoted',
       }
     }
     if (type && type.elementOid !== 0) return this.arrayMapping(type, typeMod, depth)
     // Unknown and unmapped types (ranges, geometric, tsvector, citext, …) keep their text form.
-    return { schema: { type: 'string' }, convert: (text) => text, json: jsonString }
+    return { schema: { type: 'string' }, convert: (text) => text, textJson: 'quoted' }
   }
 
   private arrayMapping(type: PgTypeInfo, typeMod: number, depth: number): TypeMapping {

@@ -6,6 +6,7 @@
  */
 import type { ConnectSchema, EventValue } from '../../../events/change-event.js'
 import { jsonString } from '../../../events/json.js'
+import { type ByteJsonWriter, decimalJson, floatJson, timestamptzJson } from './byte-json.js'
 import { bitsToBytes, encodeBinary, parseBytea, type BinaryHandlingMode } from './binary.js'
 import { parseDecimal, parseMoney, stripTrailingZeros, toPlainString, unscaledToBase64, withScale } from './numeric.js'
 import * as oid from './pg-oids.js'
@@ -38,10 +39,27 @@ export interface TypeMapping {
   schema: Omit<ConnectSchema, 'optional'>
   convert: ValueConverter
   /**
-   * Text → the value's JSON text in an event, where that is cheaper than converting and writing the value (a
-   * snapshot reader writes events straight from COPY text). Must equal `jsonWriter(schema)(convert(text))`.
+   * How the value's JSON in an event follows from its text, for types where it does without converting: `same` (the
+   * text is the JSON, as for integers), `quoted` (the text as a JSON string) or `boolean` (`t`/`f`). A snapshot
+   * reader writes such values straight from COPY's bytes. Must agree with `jsonWriter(schema)(convert(text))`.
    */
-  json?: (text: string) => string
+  textJson?: TextJson
+  /** A faster byte-level path to the same JSON for the common form of the text (see byte-json.ts). */
+  byteJson?: ByteJsonWriter
+}
+
+export type TextJson = 'same' | 'quoted' | 'boolean'
+
+/** The JSON of a value from its text, for a mapping with `textJson`. */
+export function textJsonWriter(kind: TextJson): (text: string) => string {
+  switch (kind) {
+    case 'same':
+      return integerText
+    case 'quoted':
+      return jsonString
+    case 'boolean':
+      return booleanJson
+  }
 }
 
 /** Money's scale: Debezium's `money.fraction.digits` default. */
@@ -72,18 +90,18 @@ export function builtinMapping(
 ): TypeMapping | undefined {
   switch (typeOid) {
     case oid.BOOL:
-      return { schema: { type: 'boolean' }, convert: toBoolean, json: booleanJson }
+      return { schema: { type: 'boolean' }, convert: toBoolean, textJson: 'boolean' }
     case oid.INT2:
-      return { schema: { type: 'int16' }, convert: toNumber, json: integerText }
+      return { schema: { type: 'int16' }, convert: toNumber, textJson: 'same' }
     case oid.INT4:
-      return { schema: { type: 'int32' }, convert: toNumber, json: integerText }
+      return { schema: { type: 'int32' }, convert: toNumber, textJson: 'same' }
     case oid.INT8:
     case oid.OID:
-      return { schema: { type: 'int64' }, convert: toInt64, json: integerText }
+      return { schema: { type: 'int64' }, convert: toInt64, textJson: 'same' }
     case oid.FLOAT4:
-      return { schema: { type: 'float32' }, convert: toNumber }
+      return { schema: { type: 'float32' }, convert: toNumber, byteJson: floatJson }
     case oid.FLOAT8:
-      return { schema: { type: 'float64' }, convert: toNumber }
+      return { schema: { type: 'float64' }, convert: toNumber, byteJson: floatJson }
     case oid.NUMERIC:
       return numericMapping(typeMod, options)
     case oid.MONEY:
@@ -94,12 +112,12 @@ export function builtinMapping(
         convert: (text) => encodeBinary(parseBytea(text), options.binaryHandlingMode),
       }
     case oid.UUID:
-      return { schema: logical('string', 'io.debezium.data.Uuid'), convert: identity, json: jsonString }
+      return { schema: logical('string', 'io.debezium.data.Uuid'), convert: identity, textJson: 'quoted' }
     case oid.JSON:
     case oid.JSONB:
-      return { schema: logical('string', 'io.debezium.data.Json'), convert: identity, json: jsonString }
+      return { schema: logical('string', 'io.debezium.data.Json'), convert: identity, textJson: 'quoted' }
     case oid.XML:
-      return { schema: logical('string', 'io.debezium.data.Xml'), convert: identity, json: jsonString }
+      return { schema: logical('string', 'io.debezium.data.Xml'), convert: identity, textJson: 'quoted' }
     case oid.BIT:
     case oid.VARBIT:
       return bitsMapping(typeOid, typeMod)
@@ -114,6 +132,7 @@ export function builtinMapping(
       return {
         schema: logical('string', 'io.debezium.time.ZonedTimestamp'),
         convert: lastValueMemo((text) => formatTimestamptz(text, precision)),
+        byteJson: timestamptzJson(precision),
       }
     }
     case oid.TIMETZ:
@@ -185,6 +204,7 @@ function numericMapping(typeMod: number, options: ValueConverterOptions): TypeMa
       'connect.decimal.precision': String(precision),
     }),
     convert: (text) => unscaledToBase64(withScale(preciseDecimal(text), scale).unscaled),
+    byteJson: scale >= 0 ? decimalJson(scale) : undefined,
   }
 }
 

@@ -1,0 +1,138 @@
+/**
+ * Writers of a value's event JSON straight from its text as bytes (COPY's), for the types whose conversion is
+ * otherwise the larger part of a snapshot row's cost. Each handles the common form of its type's text and returns
+ * false, having written nothing, for anything else: the snapshot encoder then converts the text as a string, so
+ * the two paths must agree (tested side by side with the converters).
+ */
+import type { ByteWriter } from '../../../util/byte-writer.js'
+import { smallToBase64 } from './numeric.js'
+
+/** Writes `text[start, end)`'s JSON into `out`, or returns false. */
+export type ByteJsonWriter = (text: Uint8Array, start: number, end: number, out: ByteWriter) => boolean
+
+const QUOTE = 0x22
+const DOT = 0x2e
+const MINUS = 0x2d
+const ZERO = 0x30
+const NINE = 0x39
+
+const isDigit = (b: number) => b >= ZERO && b <= NINE
+
+/**
+ * timestamptz as Debezium's ZonedTimestamp (see formatTimestamptz), for text already in UTC with a four-digit
+ * year — `2026-11-30 07:46:24.123456+00`, what a session in UTC sends: the ISO form is a re-spelling of the bytes.
+ */
+export function timestamptzJson(precision: number): ByteJsonWriter {
+  return (text, start, end, out) => {
+    const length = end - start
+    // `YYYY-MM-DD HH:MM:SS` (19), an optional `.` and 1–6 digits, then `+00`.
+    if (length < 22 || length > 29 || length === 23) return false
+    if (text[end - 3] !== 0x2b || text[end - 2] !== ZERO || text[end - 1] !== ZERO) return false
+    for (let i = 0; i < 19; i++) {
+      const b = text[start + i]
+      const separator = i === 4 || i === 7 ? MINUS : i === 10 ? 0x20 : i === 13 || i === 16 ? 0x3a : -1
+      if (separator === -1 ? !isDigit(b) : b !== separator) return false
+    }
+    const fractionStart = start + 20
+    const fractionEnd = end - 3
+    if (length > 22) {
+      if (text[start + 19] !== DOT) return false
+      for (let i = fractionStart; i < fractionEnd; i++) if (!isDigit(text[i])) return false
+    }
+    const fractionLength = length > 22 ? fractionEnd - fractionStart : 0
+    const bytes = out.ensure(30)
+    let o = out.length
+    bytes[o++] = QUOTE
+    for (let i = 0; i < 19; i++) bytes[o++] = i === 10 ? 0x54 /* T */ : text[start + i]
+    if (precision >= 1 && precision <= 6) {
+      bytes[o++] = DOT
+      for (let i = 0; i < precision; i++) bytes[o++] = i < fractionLength ? text[fractionStart + i] : ZERO
+    } else {
+      let significant = fractionLength
+      while (significant > 0 && text[fractionStart + significant - 1] === ZERO) significant--
+      if (significant > 0) {
+        bytes[o++] = DOT
+        for (let i = 0; i < significant; i++) bytes[o++] = text[fractionStart + i]
+      }
+    }
+    bytes[o++] = 0x5a // Z
+    bytes[o++] = QUOTE
+    out.length = o
+    return true
+  }
+}
+
+/**
+ * numeric(p, s) as Kafka Connect's Decimal (the unscaled value's two's-complement bytes in base64), for text with at
+ * most `scale` fraction digits and at most 14 digits in all, so the unscaled value is an exact number.
+ */
+export function decimalJson(scale: number): ByteJsonWriter {
+  return (text, start, end, out) => {
+    let i = start
+    const negative = text[i] === MINUS
+    if (negative) i++
+    let unscaled = 0
+    let digits = 0
+    let fraction = -1
+    for (; i < end; i++) {
+      const b = text[i]
+      if (isDigit(b)) {
+        unscaled = unscaled * 10 + (b - ZERO)
+        digits++
+        if (fraction >= 0) fraction++
+      } else if (b === DOT && fraction < 0) {
+        fraction = 0
+      } else {
+        return false
+      }
+    }
+    if (fraction < 0) fraction = 0
+    if (digits === 0 || fraction > scale || digits + (scale - fraction) > 14) return false
+    for (let pad = fraction; pad < scale; pad++) unscaled *= 10
+    out.utf8(`"${smallToBase64(negative ? -unscaled : unscaled)}"`)
+    return true
+  }
+}
+
+/**
+ * A float as Java's `Double.toString` writes it (see javaDouble), for text in plain notation between 1e-3 and 1e7
+ * with at most 15 significant digits. Such a decimal is the shortest text of the double nearest to it (15 digits
+ * always survive a round trip through a double), which is what both JavaScript and Java print, so the bytes are the
+ * JSON as they are; an integer only gains `.0`. Longer texts (PostgreSQL 12+ prints up to 17 digits) are converted.
+ */
+export const floatJson: ByteJsonWriter = (text, start, end, out) => {
+  let i = start
+  if (text[i] === MINUS) i++
+  const intStart = i
+  while (i < end && isDigit(text[i])) i++
+  const intDigits = i - intStart
+  if (intDigits === 0 || intDigits > 7) return false
+  const zeroInt = intDigits === 1 && text[intStart] === ZERO
+  if (!zeroInt && text[intStart] === ZERO) return false
+  if (i === end) {
+    if (zeroInt) return false // 0 and -0 have forms of their own
+    out.range(text, start, end)
+    out.range(POINT_ZERO)
+    return true
+  }
+  if (text[i] !== DOT) return false
+  i++
+  const fractionStart = i
+  while (i < end && isDigit(text[i])) i++
+  if (i !== end || i === fractionStart || text[end - 1] === ZERO) return false
+  let significant = zeroInt ? 0 : intDigits
+  if (zeroInt) {
+    let leadingZeros = 0
+    while (text[fractionStart + leadingZeros] === ZERO) leadingZeros++
+    // Below 1e-3 Java switches to scientific notation.
+    if (leadingZeros > 2) return false
+    significant += end - fractionStart - leadingZeros
+  } else {
+    significant += end - fractionStart
+  }
+  if (significant > 15) return false
+  out.range(text, start, end)
+  return true
+}
+
+const POINT_ZERO = Buffer.from('.0')

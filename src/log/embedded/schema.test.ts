@@ -1,0 +1,34 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { openLogDatabase } from './schema.js'
+
+describe('openLogDatabase', () => {
+  let dir: string
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'sluice-log-schema-'))
+  })
+  afterEach(() => rmSync(dir, { recursive: true, force: true }))
+
+  it('creates a new log file with 64 KiB pages and checkpoints every 64 MiB of WAL', () => {
+    const db = openLogDatabase(dir, 'always')
+    expect(db.pragma('page_size', { simple: true })).toBe(65536)
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal')
+    expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(1024)
+    db.close()
+  })
+
+  it('keeps the page size of an existing log file, and sizes the checkpoint interval in its pages', () => {
+    const old = new Database(join(dir, 'topic-log.db'))
+    old.pragma('page_size = 4096')
+    old.pragma('journal_mode = WAL')
+    old.exec('CREATE TABLE placeholder (x)')
+    old.close()
+    const db = openLogDatabase(dir, 'always')
+    expect(db.pragma('page_size', { simple: true })).toBe(4096)
+    expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(16384)
+    db.close()
+  })
+})
