@@ -2,14 +2,19 @@
  * Type mapping against a real PostgreSQL (server time zone Pacific/Apia): one column of every supported type,
  * rows captured through a pgoutput slot, decoded and converted, compared with the values Debezium's PostgreSQL
  * connector emits for them (written out by hand from Debezium's documented and source behaviour), and the same
- * rows read back through `COPY … TO STDOUT` must convert identically.
+ * rows read back through `COPY … TO STDOUT` must convert identically, and the snapshot encoder must write the same
+ * JSON from COPY's bytes.
  */
 import pg from 'pg'
 import { to as copyTo } from 'pg-copy-streams'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { decodePgOutput } from '../../../src/connectors/postgres/pgoutput/decoder.js'
 import type { PgOutputMessage, RelationColumn, TupleData } from '../../../src/connectors/postgres/pgoutput/messages.js'
+import { parsePostgresConfig } from '../../../src/connectors/postgres/postgres-config.js'
+import { CopyRowEncoder } from '../../../src/connectors/postgres/snapshot/copy-row-encoder.js'
+import { ChangeMapper } from '../../../src/connectors/postgres/streaming/change-mapper.js'
 import { parseCopyTextRow } from '../../../src/connectors/postgres/types/copy-text.js'
+import { ByteWriter } from '../../../src/util/byte-writer.js'
 import { loadTypeRegistry, type TypeRegistry } from '../../../src/connectors/postgres/types/type-registry.js'
 import type { ChangeEvent, EventValue, TableSchema } from '../../../src/events/change-event.js'
 import { encodeKey, encodeValue } from '../../../src/events/envelope.js'
@@ -210,6 +215,44 @@ describe('type mapping against PostgreSQL (snapshot via COPY … TO STDOUT)', ()
     // And byte-for-byte the same texts, which is why one set of converters serves both paths.
     expect(lines.map(parseCopyTextRow)).toEqual(streamed.map(tupleTexts))
   })
+})
+
+describe('type mapping against PostgreSQL (snapshot rows written from COPY bytes)', () => {
+  for (const timeZone of ['Pacific/Apia', 'UTC']) {
+    it(`writes the after image the envelope writes for the streamed row (session time zone ${timeZone})`, async () => {
+      const client = new pg.Client(server.config('types'))
+      await client.connect()
+      const chunks: Buffer[] = []
+      try {
+        // In UTC, timestamptz takes the byte-level path; in the server's zone it declines and converts.
+        await client.query(`SET TimeZone = '${timeZone}'`)
+        const columnList = relationColumns.map((c) => c.name).join(', ')
+        const stream = client.query(copyTo(`COPY (SELECT ${columnList} FROM all_types ORDER BY id) TO STDOUT`))
+        for await (const chunk of stream) chunks.push(chunk as Buffer)
+      } finally {
+        await client.end()
+      }
+      const config = parsePostgresConfig({ 'database.hostname': 'h', 'database.dbname': 'types', 'database.user': 'u', 'database.password': 'p' }, 'it')
+      const mapper = new ChangeMapper(config, registry)
+      const mapped = mapper.defineRelation(
+        { tag: 'relation', relationId: 1, schema: 'public', name: 'all_types', replicaIdentity: 'default', columns: relationColumns },
+        { primaryKey: ['id'], notNull: new Set(['id']) },
+      )
+      const encoder = new CopyRowEncoder(mapper)
+      const copy = Buffer.concat(chunks)
+      let start = 0
+      for (const tuple of streamed) {
+        const end = copy.indexOf(0x0a, start)
+        const out = new ByteWriter()
+        const row = encoder.write(mapped, copy, start, end, null, 0n, out)
+        start = end + 1
+        const expected = encodeValue(mapper.readEvent(mapped, tupleTexts(tuple), 'true', null, 0n), { schemasEnable: false })
+        const after = expected.slice(expected.indexOf('"after":') + 8, expected.indexOf(',"source":'))
+        expect(out.bytes.toString('utf8', row.afterStart, row.afterEnd)).toBe(after)
+      }
+      expect(start).toBe(copy.length)
+    })
+  }
 })
 
 describe('converted rows through the Debezium envelope', () => {
