@@ -24,6 +24,8 @@ import { ByteWriter } from '../../../util/byte-writer.js'
 import type { EncodedRow } from './copy-row-encoder.js'
 
 const BATCH_RECORDS = 2000
+/** A row writer grown beyond this by a huge row is replaced rather than reused. */
+const MAX_KEPT_ROW_BYTES = 1024 * 1024
 
 interface Held {
   topic: string
@@ -62,6 +64,9 @@ export class SnapshotEmitter {
 
   /** The writer to encode the next row into, emptied. */
   rowWriter(): ByteWriter {
+    // A huge value (a text of many megabytes needs up to six times its size as JSON) must not pin that much memory
+    // for the rest of the run.
+    if (this.spare.bytes.length > MAX_KEPT_ROW_BYTES) this.spare = new ByteWriter()
     this.spare.length = 0
     return this.spare
   }
