@@ -79,7 +79,7 @@ export function createApp(deps: ApiDeps): OpenAPIHono<AppEnv> {
     }),
   )
   app.route('/', createSnapshotsRoutes({ snapshots: deps.snapshots, sources: deps.sources, topics: deps.topics }))
-  app.route('/', createSourceLifecycleRoutes({ sources: deps.sources, supervisor: deps.supervisor, snapshots: deps.snapshots }))
+  app.route('/', createSourceLifecycleRoutes({ sources: deps.sources, supervisor: deps.supervisor, snapshots: deps.snapshots, pipelines: deps.pipelines }))
   app.route('/', createTopicsRoutes(deps.topics))
   if (deps.consumers) app.route('/', createConsumerGroupsRoutes(deps.consumers))
   if (deps.metrics) app.route('/', createMetricsRoutes(deps.metrics))

@@ -23,6 +23,8 @@ export interface CleanupReport {
  */
 export interface SourceRuntime {
   reconcile(source: Source): Promise<void>
+  /** Stops the source's task and reconciles it again: started afresh from its stored config if it is Active. */
+  restart(source: Source): Promise<void>
   remove(source: Source): Promise<CleanupReport>
   /** Topic names the source writes to (known after it has started at least once). */
   topicsOf(source: Source): Promise<string[]>
@@ -31,6 +33,7 @@ export interface SourceRuntime {
 /** Used until a runtime is attached (and by tests of the API alone): sources exist but never run. */
 export const INERT_RUNTIME: SourceRuntime = {
   reconcile: async () => {},
+  restart: async () => {},
   remove: async () => ({ warnings: [] }),
   topicsOf: async () => [],
 }

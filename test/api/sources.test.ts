@@ -236,6 +236,36 @@ for (const backend of metadataBackends()) {
       expect((await t.request('GET', '/sources/connectors?connector_code=db2', { token: admin() })).status).toBe(404)
     })
 
+    it('deploys a source, and applies lifecycle actions in bulk with a result per source', async () => {
+      const a = (await t.request('POST', '/sources', { token: admin(), body: sourceBody('bulk-a') })).body
+      const b = (await t.request('POST', '/sources', { token: admin(), body: sourceBody('bulk-b') })).body
+      const unknown = '0123456789abcdef01234567'
+      const paused = await t.request('POST', '/sources/bulk/pause', { token: admin(), body: { ids: [a.id, b.id, unknown] } })
+      expect(paused.status).toBe(200)
+      expect(paused.body.summary).toEqual({ total: 3, succeeded: 2, failed: 1 })
+      expect(paused.body.results[0]).toMatchObject({ id: a.id, success: true, message: 'Source paused', data: { desired_state: 'Paused' } })
+      expect(paused.body.results[2]).toMatchObject({ id: unknown, success: false })
+      expect(paused.body.results[2].message).toMatch(/not found/i)
+      expect((await t.request('GET', `/sources/${b.id}`, { token: admin() })).body.result[0].desired_state).toBe('Paused')
+
+      // Deploy restarts the connector with its stored config and keeps the desired state.
+      const deployed = await t.request('POST', `/sources/${a.id}/deploy`, { token: admin() })
+      expect(deployed.status).toBe(200)
+      expect(deployed.body).toMatchObject({ id: a.id, desired_state: 'Paused', connector_status: 'Paused', config: { 'database.password': '********' } })
+      expect((await t.request('POST', `/sources/${unknown}/deploy`, { token: admin() })).status).toBe(404)
+
+      const stopped = await t.request('POST', '/sources/bulk/stop', { token: admin(), body: { ids: [b.id] } })
+      expect(stopped.body.results).toEqual([expect.objectContaining({ id: b.id, success: true, message: 'Source stopped' })])
+      const bad = await t.request('POST', '/sources/bulk/resume', { token: admin(), body: { ids: 'all' } })
+      expect(bad.status).toBe(422)
+      expect(bad.body.detail[0].loc).toEqual(['body', 'ids'])
+      expect((await t.request('POST', '/sources/bulk/reset', { token: admin(), body: { ids: [a.id] } })).status).toBe(404)
+      expect((await t.request('POST', '/sources/bulk/resume', { token: t.tokens.readOnly, body: { ids: [a.id] } })).status).toBe(403)
+      expect((await t.request('POST', `/sources/${a.id}/deploy`, { token: t.tokens.readOnly })).status).toBe(403)
+      expect((await t.request('GET', `/sources/${a.id}`, { token: admin() })).body.result[0].desired_state).toBe('Paused')
+      for (const id of [a.id, b.id]) await t.request('DELETE', `/sources/${id}`, { token: admin() })
+    })
+
     it('deletes a source', async () => {
       const created = await t.request('POST', '/sources', { token: admin(), body: sourceBody('delete-me') })
       const res = await t.request('DELETE', `/sources/${created.body.id}`, { token: admin() })

@@ -1,6 +1,7 @@
 /**
  * Source lifecycle against a real server: pause keeps the slot and reads nothing, resume delivers what changed
- * meanwhile, restart and stop reach their states, and a source created Paused never starts.
+ * meanwhile, restart, deploy and stop reach their states, a source created Paused never starts until resumed, and
+ * the bulk state changes act like the single ones.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type ApiClient, adminClient } from '../../harness/api-client.js'
@@ -88,6 +89,17 @@ describe('streaming: pause, resume, restart and stop', () => {
     const [restarted] = await waitForRecords(api, topic, afterRestart, 1)
     expect(restarted.value.after).toEqual({ id: -1, version: 1, payload: 'after restart' })
 
+    // Deploy: the stored config again, through a new replication connection, from the stored offset.
+    const deployed = await api.request('POST', `/sources/${id}/deploy`)
+    expect(deployed.status).toBe(200)
+    expect(deployed.body.desired_state).toBe('Active')
+    await waitForStatus(api, id, 'Active')
+    await waitFor(async () => (await slotState(pgServer, slot))?.active_pid, (pid) => !!pid && pid !== pidAfter, { message: 'a new walsender after deploy' })
+    const afterDeploy = await latestOffset(api, topic)
+    await pgServer.query(`INSERT INTO ${TABLE} VALUES (-3, 1, 'after deploy')`)
+    const [redeployed] = await waitForRecords(api, topic, afterDeploy, 1)
+    expect(redeployed.value.after).toEqual({ id: -3, version: 1, payload: 'after deploy' })
+
     await action(api, id, 'stop')
     const stopped = await waitForStatus(api, id, 'Stopped')
     expect(stopped.desired_state).toBe('Stopped')
@@ -113,5 +125,14 @@ describe('streaming: pause, resume, restart and stop', () => {
     expect((await api.request('GET', `/topics/${topicOf(id, 'tickets')}`)).status).toBe(404)
     const metrics = await api.request('GET', `/sources/${id}/metrics`)
     expect(metrics.body.data).toMatchObject({ StreamingConnected: 0, recordSendTotal: 0 })
+
+    // Resumed in bulk, it starts and reads; stopped in bulk, nobody reads its slot any more.
+    const resumed = await api.request('POST', '/sources/bulk/resume', { ids: [id] })
+    expect(resumed.body.summary).toEqual({ total: 1, succeeded: 1, failed: 0 })
+    await waitForStatus(api, id, 'Active')
+    await waitFor(() => walsenders(slot), (n) => n === 1, { message: 'walsender after the bulk resume' })
+    await api.request('POST', '/sources/bulk/stop', { ids: [id] })
+    await waitForStatus(api, id, 'Stopped')
+    await waitFor(() => walsenders(slot), (n) => n === 0, { message: 'walsender gone after the bulk stop' })
   })
 })

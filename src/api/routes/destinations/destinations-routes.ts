@@ -8,6 +8,7 @@ import { NotFoundError } from '../../../core/errors.js'
 import { type AppEnv, createRouter } from '../../app-env.js'
 import { BulkDeleteBody, BulkResult, type BulkItem, type PipelineLinks, attempt, bulkResult, destinationLinks, selectIds } from '../../bulk.js'
 import { CONFLICT, NOT_FOUND, STANDARD_ERRORS, jsonBody, jsonResponse, page } from '../../common-schemas.js'
+import { ACTIONS, type Action, desiredStateFor, registerBulkActions } from '../../lifecycle.js'
 import { maySeeSecrets, requirePermission } from '../../middleware/auth.js'
 import { EntityQuery, connectorSchemaView } from '../sources/sources-schemas.js'
 import {
@@ -45,7 +46,8 @@ const DestinationMetrics = z
   .object({ data: z.record(z.string(), z.any()), metadata: z.record(z.string(), z.object({ name: z.string(), unit: z.string() })) })
   .openapi('DestinationMetrics')
 
-const ActionParams = DestinationIdParam.extend({ action: z.enum(['pause', 'resume', 'restart', 'stop']) })
+const ActionParams = DestinationIdParam.extend({ action: z.enum(ACTIONS) })
+const ACTION_DESCRIPTION = 'pause/stop: stop delivering (offsets kept). resume: continue from the committed offsets. restart: reconnect and continue.'
 
 const ActionResult = z
   .object({ id: z.string(), action: z.string(), desired_state: z.string(), connector_status: z.string(), task_statuses: z.record(z.string(), z.any()) })
@@ -199,20 +201,31 @@ export function createDestinationsRoutes(deps: DestinationsRouteDeps) {
     },
   )
 
+  async function apply(id: string, action: Action) {
+    const destination = await deps.destinations.setDesiredState(id, desiredStateFor(action), action === 'restart')
+    return { id, action, desired_state: destination.desiredState, connector_status: destination.connectorStatus, task_statuses: destination.taskStatuses }
+  }
+
   app.openapi(
     createRoute({
       method: 'post', path: '/destinations/{destination_id}/actions/{action}', tags: TAG, summary: 'Destination Action', operationId: 'destinationAction',
-      description: 'pause/stop: stop delivering (offsets kept). resume: continue from the committed offsets. restart: reconnect and continue.',
+      description: ACTION_DESCRIPTION,
       security: SECURITY, middleware: [write], request: { params: ActionParams },
       responses: { 200: jsonResponse(ActionResult), ...STANDARD_ERRORS, ...NOT_FOUND },
     }),
     async (c) => {
       const { destination_id: id, action } = c.req.valid('param')
-      const desired = action === 'pause' ? 'Paused' : action === 'stop' ? 'Stopped' : 'Active'
-      const destination = await deps.destinations.setDesiredState(id, desired, action === 'restart')
-      return c.json({ id, action, desired_state: destination.desiredState, connector_status: destination.connectorStatus, task_statuses: destination.taskStatuses }, 200)
+      return c.json(await apply(id, action), 200)
     },
   )
+
+  registerBulkActions(app, {
+    noun: 'Destination', tags: TAG, security: SECURITY, middleware: write,
+    description: `${ACTION_DESCRIPTION} Applied to each selected destination (\`ids\`, or \`select_all\`; \`filters.source_id\` keeps those a pipeline of that source delivers to); an unknown one fails alone.`,
+    all: async () => (await deps.destinations.all()).map((d) => d.id),
+    links: destinationLinks(deps.pipelines),
+    apply,
+  })
 
   app.openapi(
     createRoute({

@@ -1,17 +1,21 @@
-/** Source lifecycle actions (pause, resume, restart, stop) and metrics — Streamkap's shapes. */
+/** Source lifecycle actions (pause, resume, restart, stop), one source or in bulk, and metrics — Streamkap's shapes. */
 import { createRoute, z } from '@hono/zod-openapi'
 import type { SnapshotService } from '../../../core/snapshots/snapshot-service.js'
 import type { SourceService } from '../../../core/sources/source-service.js'
 import type { Supervisor } from '../../../runtime/supervisor.js'
 import { createRouter } from '../../app-env.js'
+import { type PipelineLinks, sourceLinks } from '../../bulk.js'
 import { NOT_FOUND, STANDARD_ERRORS, jsonResponse } from '../../common-schemas.js'
+import { ACTIONS, type Action, desiredStateFor, registerBulkActions } from '../../lifecycle.js'
 import { requirePermission } from '../../middleware/auth.js'
 import { SourceIdParam } from './sources-schemas.js'
 
 const TAG = ['Sources']
 const SECURITY = [{ HTTPBearer: [] }]
 
-const ActionParams = SourceIdParam.extend({ action: z.enum(['pause', 'resume', 'restart', 'stop']) })
+const ActionParams = SourceIdParam.extend({ action: z.enum(ACTIONS) })
+const ACTION_DESCRIPTION = 'pause: stop reading, keep the slot. resume: continue from the stored offset. restart: stop and start the task. stop: stop the connector.'
+
 
 const ActionResult = z
   .object({ id: z.string(), action: z.string(), desired_state: z.string(), connector_status: z.string(), task_statuses: z.record(z.string(), z.any()) })
@@ -50,25 +54,36 @@ const METRIC_NAMES: Record<string, [string, string]> = {
   streamingState: ['Streaming State', 'state'],
 }
 
-export function createSourceLifecycleRoutes(deps: { sources: SourceService; supervisor: Supervisor; snapshots: SnapshotService }) {
+export function createSourceLifecycleRoutes(deps: { sources: SourceService; supervisor: Supervisor; snapshots: SnapshotService; pipelines?: PipelineLinks }) {
   const app = createRouter()
+
+  async function apply(id: string, action: Action) {
+    const current = await deps.sources.get(id)
+    if (action === 'restart') await deps.supervisor.restart({ ...current, desiredState: 'Active' })
+    const source = await deps.sources.setDesiredState(id, desiredStateFor(action))
+    return { id, action, desired_state: source.desiredState, connector_status: source.connectorStatus, task_statuses: source.taskStatuses }
+  }
 
   app.openapi(
     createRoute({
       method: 'post', path: '/sources/{source_id}/actions/{action}', tags: TAG, summary: 'Source Action', operationId: 'sourceAction',
-      description: 'pause: stop reading, keep the slot. resume: continue from the stored offset. restart: stop and start the task. stop: stop the connector.',
+      description: ACTION_DESCRIPTION,
       security: SECURITY, middleware: [requirePermission('write:sources')], request: { params: ActionParams },
       responses: { 200: jsonResponse(ActionResult), ...STANDARD_ERRORS, ...NOT_FOUND },
     }),
     async (c) => {
       const { source_id: id, action } = c.req.valid('param')
-      const current = await deps.sources.get(id)
-      if (action === 'restart') await deps.supervisor.restart({ ...current, desiredState: 'Active' })
-      const desired = action === 'pause' ? 'Paused' : action === 'stop' ? 'Stopped' : 'Active'
-      const source = await deps.sources.setDesiredState(id, desired)
-      return c.json({ id, action, desired_state: source.desiredState, connector_status: source.connectorStatus, task_statuses: source.taskStatuses }, 200)
+      return c.json(await apply(id, action), 200)
     },
   )
+
+  registerBulkActions(app, {
+    noun: 'Source', tags: TAG, security: SECURITY, middleware: requirePermission('write:sources'),
+    description: `${ACTION_DESCRIPTION} Applied to each selected source (\`ids\`, or \`select_all\`; \`filters.destination_id\` keeps those with a pipeline to it); an unknown one fails alone.`,
+    all: async () => (await deps.sources.all()).map((s) => s.id),
+    links: sourceLinks(deps.pipelines ?? (async () => [])),
+    apply,
+  })
 
   app.openapi(
     createRoute({

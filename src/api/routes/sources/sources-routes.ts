@@ -163,6 +163,20 @@ export function createSourcesRoutes(deps: SourcesRouteDeps) {
 
   app.openapi(
     createRoute({
+      method: 'post', path: '/sources/{source_id}/deploy', tags: TAG, summary: 'Deploy Source', operationId: 'deploySource',
+      description: 'Restarts the connector with its stored config (a new replication connection, streaming from the stored offset); the desired state is kept, so a paused or stopped source stays so.',
+      security: SECURITY, middleware: [write], request: { params: SourceIdParam, query: EntityQuery },
+      responses: { 200: jsonResponse(SourceSchema), ...STANDARD_ERRORS, ...NOT_FOUND },
+    }),
+    async (c) => {
+      const id = c.req.valid('param').source_id
+      await deps.runtime().restart(await deps.sources.get(id))
+      return c.json(await view(c, await deps.sources.get(id), c.req.valid('query').secret_returned), 200)
+    },
+  )
+
+  app.openapi(
+    createRoute({
       method: 'delete', path: '/sources/bulk/delete', tags: TAG, summary: 'Bulk Delete Sources', operationId: 'bulkDeleteSources',
       description: 'Deletes each selected source (`ids`, or `select_all`; `filters.destination_id` keeps those with a pipeline to that destination), as a single delete does. One in use by a pipeline fails with its reason (409) and the others go on.',
       security: SECURITY, middleware: [write], request: { body: jsonBody(BulkDeleteBody) },
