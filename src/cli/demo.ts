@@ -225,7 +225,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<void> {
     // A small sample can finish before it is seen running; then there is nothing left to stop.
     const blocking = await until(
       async () => (await api('GET', `/sources/${sourceId}/snapshots`)).body.result[0],
-      (run) => (run.status === 'running' && run.rows_read > 0) || ['completed', 'failed', 'cancelled'].includes(run.status),
+      (run) => ['running', 'completed', 'failed', 'cancelled'].includes(run.status),
       (run) => `  blocking snapshot ${run.status}, ${run.rows_read} rows read`,
       120_000,
     )

@@ -27,6 +27,8 @@ describe('sluice demo', () => {
       const output = demo.output()
       expect(output).toContain('warehouse matches the source row for row')
       expect(output).toMatch(/creates [1-9]\d*\s+updates [1-9]\d*\s+deletes \d+/)
+      // On a small sample the blocking snapshot may end before the demo sees it running; either way the step ran.
+      expect(output).toMatch(/stop_blocking_snapshot answered 200 in \d+ ms: snapshot cancelled, connector Active|ended \(completed\) before it could be stopped/)
       expect((await readdir(tmp)).some((name) => name.startsWith('sluice-demo-'))).toBe(true)
 
       const url = /API docs:\s+(http:\/\/\S+)\/docs/.exec(output)?.[1]
