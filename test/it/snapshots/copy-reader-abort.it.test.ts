@@ -16,6 +16,7 @@ describe('COPY reader', () => {
   beforeAll(async () => {
     server = await startPostgres()
     await server.query("CREATE TABLE wide AS SELECT g AS id, repeat('x', 200) AS payload FROM generate_series(1, 300000) g")
+    await server.query("CREATE TABLE huge AS SELECT g AS id, repeat(chr(64 + g), 20000000) AS payload FROM generate_series(1, 3) g")
   })
   afterAll(async () => {
     await server?.destroy()
@@ -78,6 +79,21 @@ describe('COPY reader', () => {
       }
       expect(next - 1).toBe(300000)
       expect(chunks).toBeGreaterThan(1)
+    } finally {
+      await client.end()
+    }
+  }, 60_000)
+
+  it('joins a row spanning hundreds of chunks once, whole', async () => {
+    const client = new pg.Client(server.config())
+    await client.connect()
+    try {
+      const rows: string[] = []
+      for await (const chunk of copyLines(client, 'SELECT id, payload FROM huge ORDER BY id', { signal: new AbortController().signal, cancelConfig: server.config() })) {
+        rows.push(...chunk.toString('latin1').slice(0, -1).split('\n'))
+      }
+      expect(rows.map((row) => row.length)).toEqual([20_000_002, 20_000_002, 20_000_002])
+      expect(rows.map((row) => row.slice(0, 3) + row.slice(-1))).toEqual(['1\tAA', '2\tBB', '3\tCC'])
     } finally {
       await client.end()
     }

@@ -29,22 +29,23 @@ export async function* copyLines(
     })
   }
   options.signal.addEventListener('abort', cancel, { once: true })
-  // A chunk may end inside a row; its start is carried over to the next chunk.
-  let rest: Buffer | null = null
+  // A chunk may end inside a row; the row's start is carried over, in pieces joined once the row is complete (a row
+  // of many megabytes spans hundreds of chunks, and joining at every chunk would copy it that many times).
+  let pending: Buffer[] = []
   let ended = false
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       const last = chunk.lastIndexOf(NEWLINE)
       if (last < 0) {
-        rest = rest === null ? Buffer.from(chunk) : Buffer.concat([rest, chunk])
+        pending.push(chunk)
         continue
       }
       const lines = chunk.subarray(0, last + 1)
-      yield rest === null ? lines : Buffer.concat([rest, lines])
-      rest = last + 1 < chunk.length ? Buffer.from(chunk.subarray(last + 1)) : null
+      yield pending.length === 0 ? lines : Buffer.concat([...pending, lines])
+      pending = last + 1 < chunk.length ? [chunk.subarray(last + 1)] : []
     }
     ended = true
-    if (rest !== null) yield Buffer.concat([rest, Buffer.of(NEWLINE)])
+    if (pending.length > 0) yield Buffer.concat([...pending, Buffer.of(NEWLINE)])
   } finally {
     options.signal.removeEventListener('abort', cancel)
     // The consumer stopped early (it threw, or returned): the query still runs and nobody reads it, so every later

@@ -98,7 +98,9 @@ describe('CopyRowEncoder', () => {
   it('translates every escape and control character of text values as jsonString does', () => {
     const mapper = new ChangeMapper(config, registry, () => 0n)
     const mapped = table(mapper, ['id'])
-    const texts = ['', '\\N', '\\', 'a"b', 'tab\tnl\ncr\rbs\bff\fvt\v', '\u0001\u001f\u007f', 'ünïcödé 😀 \u2028', 'x'.repeat(5000)]
+    const texts = ['', '\\N', '\\', 'a"b', 'tab\tnl\ncr\rbs\bff\fvt\v', '\u0001\u001f\u007f', 'ünïcödé 😀 \u2028', 'x'.repeat(5000),
+      // Output beyond the megabyte of room reserved at a time.
+      'a"\\\n'.repeat(300_000)]
     for (const text of texts) {
       const values = COLUMNS.map((c, i) => (i === 4 ? text : c.values[0]))
       const encoded = encodeFromCopy(mapper, mapped, values, values.map(copyField).join('\t'), 0n, false)
@@ -116,6 +118,9 @@ describe('CopyRowEncoder', () => {
     const line = values.map((v, i) => (i === 4 ? 'a\\101\\x42c' : copyField(v))).join('\t')
     const encoded = encodeFromCopy(mapper, mapped, values, line, 0n, false)
     expect(JSON.parse(encoded.value).after.note).toBe('aABc')
+    // Declining after megabytes were written (and room grown) leaves nothing of them behind.
+    const long = values.map((v, i) => (i === 4 ? `${'"'.repeat(1_000_000)}\\101` : copyField(v))).join('\t')
+    expect(JSON.parse(encodeFromCopy(mapper, mapped, values, long, 0n, false).value).after.note).toBe(`${'"'.repeat(1_000_000)}A`)
   })
 
   it('rejects a row with more or fewer fields than the columns read', () => {

@@ -40,6 +40,8 @@ const LETTER_U = 0x75
 const LETTER_V = 0x76
 const DIGIT_0 = 0x30
 const HEX_DIGITS = Buffer.from('0123456789ABCDEF')
+/** Output room a quoted value is written into at a time. */
+const QUOTED_ROOM = 1024 * 1024
 
 /**
  * COPY's escape letter → the letter of the same character's short JSON escape (Jackson's: \b \t \n \f \r, and \\);
@@ -203,14 +205,23 @@ function writeValue(column: Column, line: Buffer, pos: number, stop: number, out
 /**
  * Writes `line[pos, stop)` as a JSON string, translating COPY's escapes to JSON's and escaping what JSON requires
  * (as `jsonString` does: quotes, backslashes, control characters; UTF-8 bytes as they are). Returns false, having
- * written nothing, for an escape with no direct translation (octal or hex: COPY TO does not send them).
+ * written nothing (`out.length` as it was), for an escape with no direct translation (octal or hex: COPY TO does not
+ * send them).
  */
 function writeQuoted(line: Buffer, pos: number, stop: number, out: ByteWriter): boolean {
-  // At most 6 bytes out per byte in (`\u00XX`), plus the quotes.
-  const bytes = out.ensure((stop - pos) * 6 + 2)
+  const start = out.length
+  // At most 6 bytes out per byte in (`\u00XX`), plus the quotes; room is made a megabyte at a time, so a huge value
+  // does not reserve six times its size.
+  let bytes = out.ensure(Math.min((stop - pos) * 6, QUOTED_ROOM) + 8)
+  let limit = bytes.length - 8
   let o = out.length
   bytes[o++] = QUOTE
   for (let i = pos; i < stop; i++) {
+    if (o >= limit) {
+      out.length = o
+      bytes = out.ensure(Math.min((stop - i) * 6, QUOTED_ROOM) + 8)
+      limit = bytes.length - 8
+    }
     const b = line[i]
     if (b >= 0x20 && b !== QUOTE && b !== BACKSLASH) {
       bytes[o++] = b
@@ -226,6 +237,7 @@ function writeQuoted(line: Buffer, pos: number, stop: number, out: ByteWriter): 
       } else if (next === LETTER_V) {
         o = writeUnicodeEscape(bytes, o, 0x0b)
       } else {
+        out.length = start
         return false
       }
       i++
