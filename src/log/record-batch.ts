@@ -38,6 +38,7 @@ export interface BatchRecord {
 }
 
 const INITIAL_BYTES = 1024 * 1024
+const MAX_BATCH_BYTES = 16 * 1024 * 1024
 const INITIAL_RECORDS = 1024
 
 /**
@@ -87,6 +88,14 @@ export class RecordBatch {
 
   get length(): number {
     return this.count
+  }
+
+  /**
+   * Whether a connector should hand the batch over: at `maxRecords`, or at 16 MiB of keys and values whatever the
+   * count, so a run of large rows (megabyte values) cannot pile thousands of them into memory.
+   */
+  isFull(maxRecords: number): boolean {
+    return this.count >= maxRecords || this.bytes >= MAX_BATCH_BYTES
   }
 
   /** The distinct topics of the records, in order of first appearance. */

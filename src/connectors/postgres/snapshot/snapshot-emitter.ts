@@ -90,7 +90,7 @@ export class SnapshotEmitter {
     this.first = false
     this.tableStart = false
     this.held = { topic, row, writer, marker, owner, waiters: [] }
-    return this.batch.length >= BATCH_RECORDS ? this.appendAhead() : undefined
+    return this.batch.isFull(BATCH_RECORDS) ? this.appendAhead() : undefined
   }
 
   /**

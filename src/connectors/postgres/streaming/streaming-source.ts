@@ -6,8 +6,8 @@
  * Backpressure: at most one batch is being appended while the next fills; frames are pulled only while that holds,
  * so a slow log slows the walsender (the replication stream bounds what it buffers). Records are encoded into a
  * RecordBatch as they come; a batch is appended when a transaction commits and no further frame is waiting (low
- * latency when quiet), or when it reaches `MAX_BATCH_RECORDS` (throughput, and a bound on memory for huge
- * transactions).
+ * latency when quiet), or when it reaches `MAX_BATCH_RECORDS` or 16 MiB (throughput, and a bound on memory for huge
+ * transactions and large rows).
  *
  * Crash behaviour (DESIGN.md guarantee 1): the slot is acknowledged only with the end LSN of a transaction whose
  * events have all been appended durably, or with a keepalive's position while nothing is pending. After a crash the
@@ -218,7 +218,7 @@ class Streamer {
         this.lastCommitLsn = message.commitLsn
         this.ackable = message.endLsn
         this.options.metrics.millisBehindSource = Math.max(0, Date.now() - Number((message.commitTime + PG_EPOCH_OFFSET_US) / 1000n))
-        return this.pending.length >= MAX_BATCH_RECORDS ? this.flushAhead() : undefined
+        return this.pending.isFull(MAX_BATCH_RECORDS) ? this.flushAhead() : undefined
       case 'relation':
         return this.defineRelation(message)
       case 'type':
@@ -230,7 +230,7 @@ class Streamer {
       case 'delete':
       case 'truncate':
         this.addChanges(message, lsn)
-        return this.pending.length >= MAX_BATCH_RECORDS ? this.flushAhead() : undefined
+        return this.pending.isFull(MAX_BATCH_RECORDS) ? this.flushAhead() : undefined
       default:
         return undefined
     }

@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest'
+import { RecordBatch, unpackAppendRecords } from './record-batch.js'
+
+describe('RecordBatch', () => {
+  it('keeps records added whole and records written as ranges, in order', () => {
+    const batch = new RecordBatch()
+    batch.add({ topic: 'a', key: '{"id":1}', value: 'één', timestamp: 5, headers: { op: 'c' } })
+    const body = Buffer.from('xx{"id":2}yy')
+    batch.writeRange(body, 2, 10)
+    batch.endKey(false)
+    batch.writeRange(Buffer.from('{"v":'), 0, 5)
+    batch.writeRange(Buffer.from('2}'), 0, 2)
+    batch.endRecord('b', 6)
+    batch.endKey(true)
+    batch.writeRange(Buffer.from('{}'), 0, 2)
+    batch.endRecord('a', 7)
+    expect(batch.length).toBe(3)
+    expect(batch.topicNames()).toEqual(['a', 'b'])
+    const records = unpackAppendRecords(batch.pack()).map((r) => ({ ...r, key: r.key?.toString() ?? null, value: r.value?.toString() ?? null }))
+    expect(records).toEqual([
+      { topic: 'a', key: '{"id":1}', value: 'één', timestamp: 5, headers: { op: 'c' } },
+      { topic: 'b', key: '{"id":2}', value: '{"v":2}', timestamp: 6 },
+      { topic: 'a', key: null, value: '{}', timestamp: 7 },
+    ])
+  })
+
+  it('is full at the record count, or at 16 MiB of keys and values whatever the count', () => {
+    const small = new RecordBatch()
+    for (let i = 0; i < 3; i++) small.add({ topic: 't', key: null, value: 'v' })
+    expect(small.isFull(3)).toBe(true)
+    expect(small.isFull(4)).toBe(false)
+    const large = new RecordBatch()
+    const megabyte = Buffer.alloc(1024 * 1024, 1)
+    for (let i = 0; i < 15; i++) large.add({ topic: 't', key: null, value: megabyte })
+    expect(large.isFull(5000)).toBe(false)
+    large.add({ topic: 't', key: null, value: megabyte })
+    expect(large.isFull(5000)).toBe(true)
+  })
+})
