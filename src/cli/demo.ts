@@ -232,7 +232,11 @@ export async function runDemo(options: DemoOptions = {}): Promise<void> {
     if (blocking.status === 'running') {
       const started = Date.now()
       const stopped = await api('POST', '/sources/stop_blocking_snapshot', { source_id: sourceId })
-      process.stdout.write(`  stop_blocking_snapshot answered ${stopped.status} in ${Date.now() - started} ms: snapshot ${stopped.body.snapshot?.status ?? stopped.body.detail}, connector ${stopped.body.connector_status ?? '-'}\n`)
+      if (stopped.status === 409) {
+        process.stdout.write('  the blocking snapshot ended before the stop reached it: the sample is small\n')
+      } else {
+        process.stdout.write(`  stop_blocking_snapshot answered ${stopped.status} in ${Date.now() - started} ms: snapshot ${stopped.body.snapshot?.status ?? stopped.body.detail}, connector ${stopped.body.connector_status ?? '-'}\n`)
+      }
     } else {
       process.stdout.write(`  the blocking snapshot ended (${blocking.status}) before it could be stopped: the sample is small\n`)
     }
