@@ -121,24 +121,14 @@ function recordName(source: SourceInfo, table: TableSchema): string {
   return `${source.name}.${table.schema}.${table.table}`
 }
 
-/**
- * The last source block written, by its inputs. Snapshot reads of the same millisecond share one (and every change
- * of a streamed transaction shares all but its LSN), so comparing ten fields beats building the text again.
- */
-let lastSource: { source: SourceInfo; snapshot: SnapshotMarker; version: string; table: CompiledTable; json: string } | null = null
-
 function sourceJson(source: SourceInfo, snapshot: SnapshotMarker, version: string, table: CompiledTable): string {
-  const last = lastSource
-  if (last !== null && last.snapshot === snapshot && last.version === version && last.table === table && sameSource(last.source, source)) {
-    return last.json
-  }
   // Incremental snapshot reads carry no position of their own (PostgresSourceInfoStructMaker).
   const incremental = snapshot === 'incremental'
   const lastCommit = source.lastCommitLsn === null ? 'null' : `\\"${source.lastCommitLsn}\\"`
   const lsn = source.lsn === null ? 'null' : `\\"${source.lsn}\\"`
   const [tsMs, tsUs, tsNs] = commitTimeParts.get(source.commitTimeUs)
   const cached = names(table, source)
-  const json =
+  return (
     `${sourceHead(version, source.name)},"ts_ms":${tsMs},"snapshot":"${snapshot}"` +
     cached.db +
     // `sequence` is itself a JSON array of decimal LSN strings, written into a string field: the LSNs are digits,
@@ -148,14 +138,7 @@ function sourceJson(source: SourceInfo, snapshot: SnapshotMarker, version: strin
     `,"txId":${incremental || source.txId === null ? 'null' : source.txId}` +
     `,"lsn":${incremental || source.lsn === null ? 'null' : source.lsn}` +
     `,"xmin":${incremental || source.xmin === null ? 'null' : source.xmin}}`
-  // A copy: callers may reuse and change their SourceInfo objects.
-  lastSource = { source: { ...source }, snapshot, version, table, json }
-  return json
-}
-
-function sameSource(a: SourceInfo, b: SourceInfo): boolean {
-  return a.commitTimeUs === b.commitTimeUs && a.lsn === b.lsn && a.txId === b.txId && a.lastCommitLsn === b.lastCommitLsn &&
-    a.xmin === b.xmin && a.name === b.name && a.db === b.db && a.schema === b.schema && a.table === b.table
+  )
 }
 
 /**
