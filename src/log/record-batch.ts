@@ -11,7 +11,7 @@
  * Float64Array — topic index, partition, offset, timestamp, key length, value length; -1 for an absent number or a
  * null key/value — and the key and value bytes back to back.
  */
-import { copyBytes } from '../util/byte-writer.js'
+import { copyBytes, writeUtf8 } from '../util/byte-writer.js'
 import type { AppendRecord, Headers } from './topic-log.js'
 
 export interface PackedRecords {
@@ -186,10 +186,7 @@ export class RecordBatch {
     const room = typeof bytes === 'string' ? bytes.length * 3 : bytes.length
     this.reserve(room)
     const data = this.data as Buffer
-    // utf8Write is what Buffer#write calls after checking its arguments (reserve has made room); not in @types/node.
-    const length = typeof bytes === 'string'
-      ? (data as Buffer & { utf8Write(text: string, offset: number): number }).utf8Write(bytes, this.position)
-      : (data.set(bytes, this.position), bytes.length)
+    const length = typeof bytes === 'string' ? writeUtf8(data, bytes, this.position) : copyBytes(bytes, 0, bytes.length, data, this.position)
     this.position += length
     this.bytes += length
     return length
