@@ -9,7 +9,7 @@ import { createEmbeddedTopicLog, type TopicLogLogger } from '../embedded/embedde
 import type { TopicLog } from '../topic-log.js'
 import type { CallMessage, WorkerMessage, WorkerOptions } from './protocol.js'
 import type { PackedRecords } from '../record-batch.js'
-import { packLogRecords, toWireError, transferablesOf, unpackAppendRecords } from './wire.js'
+import { packAppendResults, packLogRecords, toWireError, transferablesOf, unpackAppendRecords } from './wire.js'
 
 if (parentPort === null) throw new Error('log-worker.ts runs only as a worker thread')
 const port: MessagePort = parentPort
@@ -30,10 +30,10 @@ async function handle(log: TopicLog, call: CallMessage): Promise<void> {
     if (call.method === 'append') {
       const packed = call.args[0] as PackedRecords
       const records = unpackAppendRecords(packed)
-      const value = await log.append(records)
+      const value = packAppendResults(await log.append(records))
       // SQLite has copied the bytes: the buffer goes back for the next batch (the records' views of it detach).
       const spare = packed.data.buffer as ArrayBuffer
-      post({ kind: 'result', id: call.id, value, spare }, [spare])
+      post({ kind: 'result', id: call.id, value, spare }, [spare, value.meta.buffer as ArrayBuffer])
       post({ kind: 'appended', topics: packed.topics })
       return
     }

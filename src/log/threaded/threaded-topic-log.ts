@@ -29,7 +29,7 @@ import type {
 } from '../topic-log.js'
 import { type RecordBatch, recycleBatchBuffer } from '../record-batch.js'
 import type { CallMethod, WorkerMessage, WorkerOptions } from './protocol.js'
-import { fromWireError, packAppendRecords, transferablesOf, unpackLogRecords } from './wire.js'
+import { fromWireError, packAppendRecords, transferablesOf, unpackAppendResults, unpackLogRecords } from './wire.js'
 
 export interface ThreadedTopicLogOptions extends EmbeddedTopicLogOptions {
   /**
@@ -118,7 +118,7 @@ class ThreadedTopicLog implements TopicLog {
     if (this.closing !== null) throw new LogClosedError()
     if (records.length === 0) return []
     const packed = packAppendRecords(records)
-    return this.call('append', [packed], transferablesOf(packed))
+    return unpackAppendResults(await this.call('append', [packed], transferablesOf(packed)))
   }
 
   async read(topic: string, partition: number, fromOffset: number, options?: ReadOptions): Promise<LogRecord[]> {

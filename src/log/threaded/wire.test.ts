@@ -4,13 +4,28 @@ import type { LogRecord } from '../topic-log.js'
 import {
   fromWireError,
   packAppendRecords,
+  packAppendResults,
   packLogRecords,
   toWireError,
   unpackAppendRecords,
+  unpackAppendResults,
   unpackLogRecords,
 } from './wire.js'
 
 describe('record packing', () => {
+  it('round-trips append results across topics, in order', () => {
+    const results = [
+      { topic: 'a', partition: 0, offset: 41 },
+      { topic: 'b', partition: 3, offset: 0 },
+      { topic: 'a', partition: 1, offset: 9_007_199_254_740_000 },
+      { topic: 'b', partition: 3, offset: 1 },
+    ]
+    const packed = packAppendResults(results)
+    expect(packed.topics).toEqual(['a', 'b'])
+    expect(unpackAppendResults(packed)).toEqual(results)
+    expect(unpackAppendResults(packAppendResults([]))).toEqual([])
+  })
+
   it('round-trips append records: Buffers, nulls, optional numbers and headers', () => {
     const pooled = Buffer.from('k1') // a view into Node's shared 8 KB pool
     const unpacked = unpackAppendRecords(packAppendRecords([
