@@ -1,7 +1,8 @@
 /**
  * Throughput micro-benchmark of the embedded topic log: append records/s (batches of 1000 records with ~200-byte
  * values, fsync 'always' and 'never') and in-process read records/s over 1,000,000 records, the latter also as a
- * ratio against a raw better-sqlite3 scan of the same rows (the ceiling for this on-disk format). Prints figures;
+ * ratio against a raw better-sqlite3 scan of the same stored rows, blobs fetched but not decoded (the ceiling for
+ * this on-disk format). Prints figures;
  * asserts nothing; writes bench/results/log.json. Run: `npx tsx bench/log.bench.ts`. Uses a temporary directory that
  * it removes.
  */
@@ -48,23 +49,24 @@ interface ReadFigures {
   rawPerSecond: number
 }
 
-/** The same scan straight through better-sqlite3, without building LogRecords. */
-function rawScanPerSecond(dir: string, batch: number): number {
+/** The same stored rows fetched straight through better-sqlite3, a seek per row as the log reads them, no records
+ * decoded. */
+function rawScanPerSecond(dir: string): number {
   const db = new Database(join(dir, 'topic-log.db'), { readonly: true })
-  db.pragma('cache_size = -65536') // as the log's own connection
+  db.pragma('cache_size = -8192') // as the log's own connection
   const select = db
     .prepare(
-      'SELECT off, timestamp, size, key, value, headers FROM records ' +
-        'WHERE topic_id = 1 AND part = 0 AND off >= ? ORDER BY off LIMIT ?',
+      'SELECT last_offset, records, data FROM batches ' +
+        'WHERE topic_id = 1 AND part = 0 AND last_offset >= ? ORDER BY last_offset LIMIT 1',
     )
     .raw(true)
   const started = performance.now()
   let read = 0
   for (let offset = 0; offset < READ_RECORDS; ) {
-    const rows = select.all(offset, batch) as unknown[][]
-    if (rows.length === 0) break
-    read += rows.length
-    offset = (rows[rows.length - 1][0] as number) + 1
+    const row = select.get(offset) as [number, number, Buffer] | undefined
+    if (row === undefined) break
+    read += row[1]
+    offset = row[0] + 1
   }
   const perSecond = read / ((performance.now() - started) / 1000)
   db.close()
@@ -93,7 +95,7 @@ async function benchRead(): Promise<ReadFigures[]> {
       results.push({ readPerSecond: read / ((performance.now() - started) / 1000), batch })
     }
     await log.close()
-    return results.map((r) => ({ ...r, rawPerSecond: rawScanPerSecond(dir, r.batch) }))
+    return results.map((r) => ({ ...r, rawPerSecond: rawScanPerSecond(dir) }))
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
@@ -109,7 +111,7 @@ const reads = await benchRead()
 for (const r of reads) {
   const ratio = (r.readPerSecond / r.rawPerSecond).toFixed(2)
   console.log(`read 1,000,000 records, maxRecords=${r.batch}: ${fmt(r.readPerSecond)} records/s ` +
-    `(${ratio}x of a raw better-sqlite3 scan at ${fmt(r.rawPerSecond)} rows/s)`)
+    `(${ratio}x of fetching the stored rows alone: ${fmt(r.rawPerSecond)} records/s)`)
 }
 const report = {
   bench: 'log',

@@ -4,22 +4,29 @@
  * value) is itself removed `tombstoneRetentionMs` after its timestamp, giving consumers time to see the delete.
  *
  * The cleaner walks each partition's dirty section (offsets from `cleaned_to` to the end) in order, keeping the
- * latest offset per key in `compact_keys` and deleting the record a newer one supersedes. Work is O(new records),
- * never a rescan of the whole log, in transactions of BATCH_RECORDS rows with yields between them, so appends are
- * never blocked for long. Crash: `cleaned_to`, the key map and the deletions commit in the same transaction, so
+ * latest offset per key in `compact_keys` and deleting the record a newer one supersedes (the stored rows that held
+ * superseded records are rewritten without them, once per transaction). Work is O(new records), never a rescan of
+ * the whole log, in transactions of about BATCH_RECORDS records with yields between them, so appends are never
+ * blocked for long. Crash: `cleaned_to`, the key map and the deletions commit in the same transaction, so
  * the cleaner resumes exactly where it stopped, and the record a key map entry points at is never deleted.
  */
 import { BATCH_RECORDS, currentPartition, yieldToEventLoop } from './batch-work.js'
+import { BatchStore } from './batch-store.js'
 import type { Db } from './schema.js'
+import { BatchCursor } from './stored-batch.js'
 import type { TopicRegistry } from './topic-registry.js'
 
-type DirtyRow = [offset: number, key: Buffer | null, isTombstone: number, timestamp: number]
+interface DirtyRecord {
+  offset: number
+  key: Buffer | null
+  isTombstone: boolean
+  timestamp: number
+}
 
 export class Compactor {
-  private readonly selectDirty
+  private readonly batches: BatchStore
   private readonly selectKey
   private readonly upsertKey
-  private readonly deleteRecord
   private readonly selectExpiredTombstones
   private readonly deleteKey
 
@@ -28,12 +35,7 @@ export class Compactor {
     private readonly registry: TopicRegistry,
     private readonly tombstoneRetentionMs: number,
   ) {
-    this.selectDirty = db
-      .prepare(
-        'SELECT off, key, value IS NULL, timestamp FROM records WHERE topic_id = ? AND part = ? AND off >= ? ' +
-          'ORDER BY off LIMIT ?',
-      )
-      .raw(true)
+    this.batches = new BatchStore(db)
     this.selectKey = db
       .prepare('SELECT off FROM compact_keys WHERE topic_id = ? AND part = ? AND key = ?')
       .pluck(true)
@@ -42,13 +44,10 @@ export class Compactor {
         'ON CONFLICT (topic_id, part, key) DO UPDATE SET off = excluded.off, ' +
         'tombstone_timestamp = excluded.tombstone_timestamp',
     )
-    this.deleteRecord = db
-      .prepare('DELETE FROM records WHERE topic_id = ? AND part = ? AND off = ? RETURNING size')
-      .pluck(true)
     this.selectExpiredTombstones = db
       .prepare(
         'SELECT key, off FROM compact_keys WHERE topic_id = ? AND part = ? AND tombstone_timestamp IS NOT NULL ' +
-          'AND tombstone_timestamp < ? LIMIT ?',
+          'AND tombstone_timestamp < ? ORDER BY off LIMIT ?',
       )
       .raw(true)
     this.deleteKey = db.prepare('DELETE FROM compact_keys WHERE topic_id = ? AND part = ? AND key = ?')
@@ -65,21 +64,19 @@ export class Compactor {
       if (state.cleanedTo >= state.nextOffset) break
       const after = { ...state }
       this.db.transaction(() => {
-        const rows = this.selectDirty.all(topicId, partitionNo, state.cleanedTo, BATCH_RECORDS) as DirtyRow[]
-        for (const [offset, key, isTombstone, timestamp] of rows) {
+        const dirty = this.dirtyRecords(topicId, partitionNo, state.cleanedTo)
+        const superseded: number[] = []
+        for (const { offset, key, isTombstone, timestamp } of dirty) {
           if (key === null) continue
           const previous = this.selectKey.get(topicId, partitionNo, key) as number | undefined
-          if (previous !== undefined && previous < offset) {
-            const size = this.deleteRecord.get(topicId, partitionNo, previous) as number | undefined
-            if (size !== undefined) {
-              after.records--
-              after.bytes -= size
-              deleted++
-            }
-          }
+          if (previous !== undefined && previous < offset) superseded.push(previous)
           this.upsertKey.run(topicId, partitionNo, key, offset, isTombstone ? timestamp : null)
         }
-        after.cleanedTo = rows.length > 0 ? rows[rows.length - 1][0] + 1 : state.nextOffset
+        const removed = this.batches.removeOffsets(topicId, partitionNo, superseded.sort((a, b) => a - b))
+        after.records -= removed.records
+        after.bytes -= removed.bytes
+        deleted += removed.records
+        after.cleanedTo = dirty.length > 0 ? dirty[dirty.length - 1].offset + 1 : state.nextOffset
         this.registry.savePartition(topicId, after)
       })()
       Object.assign(state, after)
@@ -106,15 +103,11 @@ export class Compactor {
         const rows = this.selectExpiredTombstones.all(topicId, partitionNo, cutoff, BATCH_RECORDS) as Array<
           [Buffer, number]
         >
-        for (const [key, offset] of rows) {
-          const size = this.deleteRecord.get(topicId, partitionNo, offset) as number | undefined
-          if (size !== undefined) {
-            after.records--
-            after.bytes -= size
-            deleted++
-          }
-          this.deleteKey.run(topicId, partitionNo, key)
-        }
+        const removed = this.batches.removeOffsets(topicId, partitionNo, rows.map(([, offset]) => offset))
+        for (const [key] of rows) this.deleteKey.run(topicId, partitionNo, key)
+        after.records -= removed.records
+        after.bytes -= removed.bytes
+        deleted += removed.records
         if (rows.length > 0) this.registry.savePartition(topicId, after)
         return rows.length
       })()
@@ -123,5 +116,22 @@ export class Compactor {
       await yieldToEventLoop()
     }
     return deleted
+  }
+
+  /** The records from `from` on: whole stored rows, until there are at least BATCH_RECORDS. */
+  private dirtyRecords(topicId: number, partitionNo: number, from: number): DirtyRecord[] {
+    const dirty: DirtyRecord[] = []
+    while (dirty.length < BATCH_RECORDS) {
+      const row = this.batches.rowFrom(topicId, partitionNo, from)
+      if (row === undefined) break
+      const cursor = new BatchCursor(row.baseOffset, row.data)
+      while (cursor.next()) {
+        if (cursor.offset < from) continue
+        dirty.push({ offset: cursor.offset, key: cursor.key, isTombstone: cursor.value === null,
+          timestamp: cursor.timestamp })
+      }
+      from = row.lastOffset + 1
+    }
+    return dirty
   }
 }

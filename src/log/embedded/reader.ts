@@ -1,15 +1,16 @@
 /**
- * Reads by offset and by timestamp. Every query walks the clustered (topic, partition, offset) primary key, so a
- * read costs a seek plus a sequential scan of the rows it returns.
+ * Reads by offset and by timestamp. A read seeks to the row holding its first offset (batch-store.ts) and walks
+ * rows forward; keys, values and headers come out as views of the rows' blobs, so nothing is copied per record.
  *
- * Backpressure: a read returns at most `maxRecords` rows and stops once `maxBytes` is passed (always at least one
- * record), and the rows fetched from SQLite are bounded from the partition's average record size, so a small
- * `maxBytes` never loads `maxRecords` large values. Reads never see a partial append: each append is one
+ * Backpressure: a read returns at most `maxRecords` records and stops once `maxBytes` is passed (always at least one
+ * record); it loads only the rows it returns records from. Reads never see a partial append: each append is one
  * transaction.
  */
 import { InvalidLogRequestError } from '../log-errors.js'
 import type { Headers, LogRecord, PartitionOffsets, ReadOptions } from '../topic-log.js'
+import { BatchStore } from './batch-store.js'
 import type { Db } from './schema.js'
+import { BatchCursor } from './stored-batch.js'
 import type { TopicRegistry } from './topic-registry.js'
 
 /** Kafka's max.poll.records. */
@@ -18,35 +19,16 @@ export const DEFAULT_MAX_RECORDS = 500
 export const DEFAULT_MAX_BYTES = 1024 * 1024
 
 
-type RecordRow = [offset: number, timestamp: number, size: number, key: Buffer | null, value: Buffer | null,
-  headers: string | null]
-
 export class Reader {
-  private readonly selectRecords
-  private readonly selectFirstOffset
+  private readonly batches: BatchStore
   private readonly selectTimeIndex
-  private readonly selectOffsetAtTime
 
   constructor(db: Db, private readonly registry: TopicRegistry) {
-    this.selectRecords = db
-      .prepare(
-        'SELECT off, timestamp, size, key, value, headers FROM records ' +
-          'WHERE topic_id = ? AND part = ? AND off >= ? ORDER BY off LIMIT ?',
-      )
-      .raw(true)
-    this.selectFirstOffset = db
-      .prepare('SELECT off FROM records WHERE topic_id = ? AND part = ? ORDER BY off LIMIT 1')
-      .pluck(true)
+    this.batches = new BatchStore(db)
     this.selectTimeIndex = db
       .prepare(
         'SELECT base_offset FROM time_index WHERE topic_id = ? AND part = ? AND max_timestamp >= ? ' +
           'ORDER BY max_timestamp, base_offset LIMIT 1',
-      )
-      .pluck(true)
-    this.selectOffsetAtTime = db
-      .prepare(
-        'SELECT off FROM records WHERE topic_id = ? AND part = ? AND off >= ? AND timestamp >= ? ' +
-          'ORDER BY off LIMIT 1',
       )
       .pluck(true)
   }
@@ -64,33 +46,36 @@ export class Reader {
     if (!(maxBytes >= 1)) throw new InvalidLogRequestError('maxBytes', 'maxBytes must be positive')
     if (fromOffset >= partition.nextOffset || partition.records === 0) return []
 
-    // Over-fetch by half against the average record size; a batch of unusually small records just comes back
-    // a little short of maxBytes, which the soft limit allows.
-    const averageSize = Math.max(1, partition.bytes / partition.records)
-    const limit = Math.min(maxRecords, Math.ceil((maxBytes * 1.5) / averageSize) + 1)
-    const rows = this.selectRecords.all(topic.id, partitionNo, fromOffset, limit) as RecordRow[]
     const records: LogRecord[] = []
     let bytes = 0
     const decodeHeaders = createHeadersDecoder()
-    for (const row of rows) {
-      bytes += row[2]
-      if (bytes > maxBytes && records.length > 0) break
-      records.push({
-        topic: topicName,
-        partition: partitionNo,
-        offset: row[0],
-        timestamp: row[1],
-        key: row[3],
-        value: row[4],
-        headers: decodeHeaders(row[5]),
-      })
+    let from = fromOffset
+    for (;;) {
+      const row = this.batches.rowFrom(topic.id, partitionNo, from)
+      if (row === undefined) return records
+      const cursor = new BatchCursor(row.baseOffset, row.data)
+      while (cursor.next()) {
+        if (cursor.offset < from) continue
+        if (records.length > 0 && (records.length === maxRecords || bytes + cursor.size > maxBytes)) return records
+        bytes += cursor.size
+        records.push({
+          topic: topicName,
+          partition: partitionNo,
+          offset: cursor.offset,
+          timestamp: cursor.timestamp,
+          key: cursor.key,
+          value: cursor.value,
+          headers: decodeHeaders(cursor.headers),
+        })
+      }
+      if (records.length === maxRecords) return records
+      from = row.lastOffset + 1
     }
-    return records
   }
 
   offsets(topicName: string, partitionNo: number): PartitionOffsets {
     const { topic, partition } = this.registry.requirePartition(topicName, partitionNo)
-    const first = this.selectFirstOffset.get(topic.id, partitionNo) as number | undefined
+    const first = this.batches.firstOffset(topic.id, partitionNo)
     return { earliest: first ?? partition.nextOffset, latest: partition.nextOffset }
   }
 
@@ -106,8 +91,16 @@ export class Reader {
   offsetForTimestampById(topicId: number, partitionNo: number, timestamp: number): number | null {
     const base = this.selectTimeIndex.get(topicId, partitionNo, timestamp) as number | undefined
     if (base === undefined) return null
-    const offset = this.selectOffsetAtTime.get(topicId, partitionNo, base, timestamp) as number | undefined
-    return offset ?? null
+    let from = base
+    for (;;) {
+      const row = this.batches.rowFromAtTime(topicId, partitionNo, from, timestamp)
+      if (row === undefined) return null
+      const cursor = new BatchCursor(row.baseOffset, row.data)
+      while (cursor.next()) {
+        if (cursor.offset >= from && cursor.timestamp >= timestamp) return cursor.offset
+      }
+      from = row.lastOffset + 1
+    }
   }
 
   stats(topicName: string, partitionNo: number): { records: number; bytes: number } {
@@ -120,14 +113,14 @@ export class Reader {
  * Change events of one table mostly carry identical headers: parse each distinct text once per read, and give
  * every record its own copy so a caller may mutate one record's headers without touching another's.
  */
-function createHeadersDecoder(): (text: string | null) => Headers {
-  let lastText: string | null = null
+function createHeadersDecoder(): (bytes: Buffer | null) => Headers {
+  let lastBytes: Buffer | null = null
   let last: Headers = {}
-  return (text) => {
-    if (text === null) return {}
-    if (text !== lastText) {
-      last = JSON.parse(text) as Headers
-      lastText = text
+  return (bytes) => {
+    if (bytes === null) return {}
+    if (lastBytes === null || !bytes.equals(lastBytes)) {
+      last = JSON.parse(bytes.toString()) as Headers
+      lastBytes = bytes
     }
     return { ...last }
   }

@@ -3,16 +3,22 @@
  * `retentionMs` or the partition holds more than `retentionBytes`; for `compact` topics, runs the cleaner; and it
  * collects the records of deleted topics. Runs on a timer and on demand, one pass at a time.
  *
- * Deletion is always a prefix of the partition (Kafka deletes whole head segments), so offsets stay contiguous
- * for `delete` topics. Backpressure: BATCH_RECORDS rows per transaction with yields between, so appends are never
- * blocked for long. Crash: each batch commits its deletions and the partition counters together; a pass killed
+ * Deletion is always a prefix of the partition, so offsets stay contiguous for `delete` topics. Unlike Kafka, which
+ * deletes whole head segments, the cut is exact to the record: whole stored rows go, and the row the cut falls in
+ * is rewritten without its older records. Backpressure: ROWS_PER_TRANSACTION stored rows (a few thousand records)
+ * per transaction with yields between, so appends are never blocked for long. Crash: each batch commits its deletions and the partition counters together; a pass killed
  * midway simply leaves work for the next one.
  */
 import { BATCH_RECORDS, currentPartition, yieldToEventLoop } from './batch-work.js'
+import { BatchStore } from './batch-store.js'
 import type { Compactor } from './compaction.js'
 import type { Reader } from './reader.js'
 import type { Db } from './schema.js'
+import { BatchCursor } from './stored-batch.js'
 import type { TopicRegistry } from './topic-registry.js'
+
+/** Stored rows (of up to 128 KiB) per background transaction. */
+const ROWS_PER_TRANSACTION = 32
 
 /**
  * Free pages are reused by later appends; only a large surplus (e.g. after a topic delete) goes back to the OS. In
@@ -23,10 +29,8 @@ const FREE_FRACTION_TO_RELEASE = 0.25
 const BYTES_PER_VACUUM_STEP = 4 * 1024 * 1024
 
 export class RetentionPass {
-  private readonly selectNthOffset
-  private readonly deletePrefixStmt
+  private readonly batches: BatchStore
   private readonly pruneTimeIndex
-  private readonly selectSizes
   private readonly selectDeletedTopics
   private readonly collectStmts
 
@@ -36,22 +40,13 @@ export class RetentionPass {
     private readonly reader: Reader,
     private readonly compactor: Compactor,
   ) {
-    this.selectNthOffset = db
-      .prepare('SELECT off FROM records WHERE topic_id = ? AND part = ? ORDER BY off LIMIT 1 OFFSET ?')
-      .pluck(true)
-    this.deletePrefixStmt = db
-      .prepare('DELETE FROM records WHERE topic_id = ? AND part = ? AND off < ? RETURNING size')
-      .pluck(true)
+    this.batches = new BatchStore(db)
     this.pruneTimeIndex = db.prepare(
       'DELETE FROM time_index WHERE topic_id = ? AND part = ? AND base_offset < ' +
         '(SELECT max(base_offset) FROM time_index WHERE topic_id = ? AND part = ? AND base_offset <= ?)',
     )
-    this.selectSizes = db
-      .prepare('SELECT off, size FROM records WHERE topic_id = ? AND part = ? ORDER BY off LIMIT ?')
-      .raw(true)
     this.selectDeletedTopics = db.prepare('SELECT topic_id FROM deleted_topics').pluck(true)
     const primaryKeys: Array<[string, string]> = [
-      ['records', 'topic_id, part, off'],
       ['time_index', 'topic_id, part, base_offset'],
       ['compact_keys', 'topic_id, part, key'],
     ]
@@ -85,7 +80,7 @@ export class RetentionPass {
     return deleted
   }
 
-  /** Deletes every record below `target`, BATCH_RECORDS at a time. */
+  /** Deletes every record below `target`, ROWS_PER_TRANSACTION stored rows at a time. */
   private async deletePrefix(name: string, topicId: number, p: number, target: number, isStopped: () => boolean):
     Promise<number> {
     let deleted = 0
@@ -93,26 +88,26 @@ export class RetentionPass {
       const found = currentPartition(this.registry, name, topicId, p)
       if (found === undefined || found.partition.records === 0) break
       const state = found.partition
-      const nth = this.selectNthOffset.get(topicId, p, BATCH_RECORDS) as number | undefined
-      const end = Math.min(target, nth ?? state.nextOffset)
+      const end = Math.min(target, state.nextOffset)
       const after = { ...state }
-      const removed = this.db.transaction(() => {
-        const sizes = this.deletePrefixStmt.all(topicId, p, end) as number[]
-        if (sizes.length === 0) return 0
-        after.records -= sizes.length
-        for (const size of sizes) after.bytes -= size
-        this.pruneTimeIndex.run(topicId, p, topicId, p, end)
+      const { records, reached } = this.db.transaction(() => {
+        const removed = this.batches.removeBefore(topicId, p, end, ROWS_PER_TRANSACTION)
+        if (removed.records === 0) return removed
+        after.records -= removed.records
+        after.bytes -= removed.bytes
+        this.pruneTimeIndex.run(topicId, p, topicId, p, removed.reached)
         this.registry.savePartition(topicId, after)
-        return sizes.length
+        return removed
       })()
       Object.assign(state, after)
-      deleted += removed
-      if (removed === 0 || end >= target) break
+      deleted += records
+      if (records === 0 || reached >= end) break
       await yieldToEventLoop()
     }
     return deleted
   }
 
+  /** Deletes the oldest records while the partition holds more than its retentionBytes. */
   private async enforceBytes(name: string, topicId: number, p: number, isStopped: () => boolean): Promise<number> {
     let deleted = 0
     while (!isStopped()) {
@@ -121,18 +116,8 @@ export class RetentionPass {
       const limit = found.topic.info.retentionBytes
       const excess = found.partition.bytes - limit
       if (limit < 0 || excess <= 0) break
-      const rows = this.selectSizes.all(topicId, p, BATCH_RECORDS) as Array<[number, number]>
-      if (rows.length === 0) break
-      let freed = 0
-      let end = rows[rows.length - 1][0] + 1
-      for (const [offset, size] of rows) {
-        freed += size
-        if (freed >= excess) {
-          end = offset + 1
-          break
-        }
-      }
-      // deletePrefix removes at most one batch here, since `end` is within the rows just read.
+      const end = this.cutFreeing(topicId, p, excess)
+      if (end === undefined) break
       const removed = await this.deletePrefix(name, topicId, p, end, isStopped)
       deleted += removed
       if (removed === 0) break
@@ -140,13 +125,38 @@ export class RetentionPass {
     return deleted
   }
 
+  /**
+   * The offset to delete below so that at least `excess` bytes go, looking at most ROWS_PER_TRANSACTION rows ahead
+   * (the caller repeats while there is excess); undefined when the partition is empty.
+   */
+  private cutFreeing(topicId: number, p: number, excess: number): number | undefined {
+    const rows = this.batches.oldest(topicId, p, ROWS_PER_TRANSACTION)
+    if (rows.length === 0) return undefined
+    let freed = 0
+    for (const row of rows) {
+      if (freed + row.bytes < excess) {
+        freed += row.bytes
+        continue
+      }
+      const cursor = new BatchCursor(row.baseOffset, row.data)
+      while (cursor.next()) {
+        freed += cursor.size
+        if (freed >= excess) return cursor.offset + 1
+      }
+    }
+    return rows[rows.length - 1].lastOffset + 1
+  }
+
   private async collectDeletedTopics(isStopped: () => boolean): Promise<number> {
     let deleted = 0
     for (const topicId of this.selectDeletedTopics.all() as number[]) {
       while (!isStopped()) {
-        const [records, ...rest] = this.db.transaction(() => this.collectStmts.map((s) => s.run(topicId).changes))()
-        deleted += records
-        if (records + rest.reduce((a, b) => a + b, 0) === 0) {
+        const [stored, rest] = this.db.transaction(() => [
+          this.batches.removeTopicRows(topicId, ROWS_PER_TRANSACTION),
+          this.collectStmts.reduce((sum, s) => sum + s.run(topicId).changes, 0),
+        ] as const)()
+        deleted += stored.records
+        if (stored.rows + rest === 0) {
           this.db.prepare('DELETE FROM deleted_topics WHERE topic_id = ?').run(topicId)
           break
         }

@@ -16,16 +16,19 @@
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
+import { migrateFromRecordRows } from './migrate-record-rows.js'
 
 export type Db = Database.Database
 export type FsyncMode = 'always' | 'never'
 
-const SCHEMA_VERSION = 1
+/** 2: records stored many to a row (`batches`); 1 stored one per row (`records`) and is migrated on open. */
+const SCHEMA_VERSION = 2
 /**
  * 64 KiB pages (SQLite's largest; applies to a new file) rather than 4 KiB: records are appended in key order and
  * read sequentially, so bigger pages mean fewer page splits and WAL frames per append. Measured with better-sqlite3
  * on 300,000 inserts in transactions of 2,000, fsync on: 600-byte values 213k → 294k records/s, 2,000-byte values
- * 52k → 153k records/s (records is a WITHOUT ROWID table, whose page splits copy more the smaller the page).
+ * 52k → 153k records/s (measured when a record was a row of a WITHOUT ROWID table, whose page splits copy more the
+ * smaller the page).
  */
 const PAGE_SIZE = 65536
 /** WAL size after which a commit checkpoints. */
@@ -56,17 +59,20 @@ CREATE TABLE IF NOT EXISTS partitions (
   cleaned_to INTEGER NOT NULL,
   PRIMARY KEY (topic_id, part)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS records (
+-- Records, many to a row (stored-batch.ts has the blob's layout). A partition's rows never overlap; base_offset and
+-- last_offset are the first and last record still in the row, bytes the records' sizes as partitions.bytes counts.
+CREATE TABLE IF NOT EXISTS batches (
+  id INTEGER PRIMARY KEY,
   topic_id INTEGER NOT NULL,
   part INTEGER NOT NULL,
-  off INTEGER NOT NULL,
-  timestamp INTEGER NOT NULL,
-  size INTEGER NOT NULL,
-  key BLOB,
-  value BLOB,
-  headers TEXT,
-  PRIMARY KEY (topic_id, part, off)
-) WITHOUT ROWID;
+  base_offset INTEGER NOT NULL,
+  last_offset INTEGER NOT NULL,
+  records INTEGER NOT NULL,
+  bytes INTEGER NOT NULL,
+  max_timestamp INTEGER NOT NULL,
+  data BLOB NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS batches_by_offset ON batches (topic_id, part, last_offset);
 -- One row per append that raised the partition's running maximum timestamp (Kafka's time index): the first row
 -- with max_timestamp >= t starts the batch holding the first record with timestamp >= t.
 CREATE TABLE IF NOT EXISTS time_index (
@@ -131,6 +137,8 @@ export function openLogDatabase(dir: string, fsync: FsyncMode): Db {
       | undefined
     if (row === undefined) {
       db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION))
+    } else if (Number(row.value) === 1) {
+      migrateFromRecordRows(db)
     } else if (Number(row.value) !== SCHEMA_VERSION) {
       throw new Error(`topic log at ${dir} has schema version ${row.value}; this build reads ${SCHEMA_VERSION}`)
     }

@@ -1,0 +1,58 @@
+/**
+ * Schema version 1 → 2: a log written by an earlier Sluice stored each record as a row of `records`; this moves them
+ * into `batches` rows (stored-batch.ts) and drops the old table, in one transaction, so a crash midway leaves the
+ * version-1 log as it was and the next open migrates again. Offsets, timestamps, keys, values, headers and the
+ * partitions' counters are unchanged; rows are cut per partition as the appender cuts them.
+ */
+import { BatchEncoder, TARGET_BATCH_BYTES } from './stored-batch.js'
+import type { Db } from './schema.js'
+
+/** Records read at a time (keyset pages: better-sqlite3 cannot write while a statement is being iterated). */
+const PAGE = 5000
+
+type RecordRow = [topicId: number, part: number, offset: number, timestamp: number, key: Buffer | null,
+  value: Buffer | null, headers: string | null]
+
+export function migrateFromRecordRows(db: Db): void {
+  db.transaction(() => {
+    const hasRecords = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'records'").get()
+    if (hasRecords !== undefined) copyRecords(db)
+    db.exec('DROP TABLE IF EXISTS records')
+    db.prepare("UPDATE meta SET value = '2' WHERE key = 'schema_version'").run()
+  })()
+}
+
+function copyRecords(db: Db): void {
+  const page = db
+    .prepare(
+      'SELECT topic_id, part, off, timestamp, key, value, headers FROM records ' +
+        'WHERE (topic_id, part, off) > (?, ?, ?) ORDER BY topic_id, part, off LIMIT ?',
+    )
+    .raw(true)
+  const insert = db.prepare(
+    'INSERT INTO batches (topic_id, part, base_offset, last_offset, records, bytes, max_timestamp, data) ' +
+      'VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+  )
+  const encoder = new BatchEncoder(TARGET_BATCH_BYTES * 2)
+  let current: [number, number] = [-1, -1]
+  const flush = (): void => {
+    if (encoder.length === 0) return
+    const b = encoder.cut()
+    insert.run(current[0], current[1], b.baseOffset, b.lastOffset, b.records, b.bytes, b.maxTimestamp, b.data)
+  }
+  let after: [number, number, number] = [-1, -1, -1]
+  for (;;) {
+    const rows = page.all(...after, PAGE) as RecordRow[]
+    for (const [topicId, part, offset, timestamp, key, value, headers] of rows) {
+      if (topicId !== current[0] || part !== current[1] || encoder.size >= TARGET_BATCH_BYTES) {
+        flush()
+        current = [topicId, part]
+      }
+      encoder.add(offset, timestamp, key, value, headers === null ? null : Buffer.from(headers))
+    }
+    if (rows.length < PAGE) break
+    const last = rows[rows.length - 1]
+    after = [last[0], last[1], last[2]]
+  }
+  flush()
+}
