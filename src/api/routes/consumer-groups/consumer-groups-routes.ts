@@ -104,7 +104,6 @@ export function createConsumerGroupsRoutes(consumers: ConsumerService) {
         sessionTimeoutMs: body.session_timeout_ms,
         signal: c.req.raw.signal,
       })
-      // Built as text: a fetch can carry thousands of records, and their JSON values are embedded as they are stored.
       // Built as text: a fetch can carry thousands of records, and their JSON values are embedded as stored.
       const json = `{"member_id":${JSON.stringify(result.memberId)},"records":[${result.records.map(messageJson).join(',')}],` +
         `"assignments":${JSON.stringify(result.assignments)},"next_offsets":${JSON.stringify(nextOffsets(result.records))}}`

@@ -17,4 +17,15 @@ describe('messageJson (the fast encoding of fetched records)', () => {
       }
     }
   })
+
+  it('encodes invalid UTF-8 and nesting deeper than the byte scan tracks as messageView shows them', () => {
+    const payloads = [
+      Buffer.concat([Buffer.from('{"a":"'), Buffer.of(0xff, 0xc3), Buffer.from('"}')]),
+      Buffer.from(`${'['.repeat(600)}1${']'.repeat(600)}`),
+    ]
+    for (const value of payloads) {
+      const r: LogRecord = { topic: 't', partition: 0, offset: 0, timestamp: 0, headers: {}, key: null, value }
+      expect(JSON.parse(messageJson(r))).toEqual(messageView(r))
+    }
+  })
 })

@@ -1,8 +1,10 @@
 /** Wire shapes of the Topics tag (Streamkap's snake_case) and the mapping from the domain. */
+import { isUtf8 } from 'node:buffer'
 import { z } from '@hono/zod-openapi'
 import type { TopicDetails, TopicStatistics } from '../../../core/topics/topic-service.js'
 import type { TopicWindowMetrics } from '../../../core/topics/topic-metrics.js'
 import type { LogRecord, TopicConfig } from '../../../log/topic-log.js'
+import { isJsonText } from '../../../util/json-text.js'
 import { CommaList, PageQuery, QueryBool } from '../../common-schemas.js'
 
 const SNAPSHOT_STATUSES = ['pending', 'running', 'completed', 'failed', 'cancelled'] as const
@@ -170,22 +172,14 @@ export function decodePayload(buffer: Buffer | null): unknown {
 }
 
 /**
- * `decodePayload` as JSON text, without building the value: a payload that parses as JSON is embedded as its own
- * text (the parse only validates it; V8's native parser beats any validator written in JS), anything else as a
- * JSON string. For responses carrying thousands of records this skips re-encoding every value.
+ * `decodePayload` as JSON text, without building the value: a payload that is JSON (checked by a byte scan,
+ * util/json-text.ts, 2–3× cheaper than parsing) is embedded as its own text, anything else as a JSON string. For
+ * responses carrying thousands of records this skips parsing and re-encoding every value.
  */
 export function payloadJson(buffer: Buffer | null): string {
   if (buffer === null) return 'null'
-  const text = buffer.toString('utf8')
-  const first = text.charCodeAt(0)
-  if (first === 123 || first === 91) {
-    try {
-      JSON.parse(text)
-      return text
-    } catch {
-      return JSON.stringify(text)
-    }
-  }
+  const first = buffer[0]
+  if ((first === 123 || first === 91) && isUtf8(buffer) && isJsonText(buffer)) return buffer.toString('utf8')
   return JSON.stringify(decodePayload(buffer))
 }
 
