@@ -33,6 +33,7 @@ export class BatchStore {
   private readonly selectFromAtTime
   private readonly selectFirst
   private readonly selectOldest
+  private readonly selectData
   private readonly deleteTopicStmt
 
   constructor(db: Db) {
@@ -57,8 +58,10 @@ export class BatchStore {
       .prepare('SELECT base_offset FROM batches WHERE topic_id = ? AND part = ? ORDER BY last_offset LIMIT 1')
       .pluck(true)
     this.selectOldest = db
-      .prepare(`SELECT ${COLUMNS} FROM batches WHERE topic_id = ? AND part = ? ORDER BY last_offset LIMIT ?`)
+      .prepare('SELECT id, base_offset, last_offset, records, bytes, max_timestamp FROM batches ' +
+        'WHERE topic_id = ? AND part = ? ORDER BY last_offset LIMIT ?')
       .raw(true)
+    this.selectData = db.prepare('SELECT data FROM batches WHERE id = ?').pluck(true)
     this.deleteTopicStmt = db
       .prepare('DELETE FROM batches WHERE id IN (SELECT id FROM batches WHERE topic_id = ? LIMIT ?) RETURNING records')
       .pluck(true)
@@ -84,9 +87,15 @@ export class BatchStore {
     return this.selectFirst.get(topicId, partition) as number | undefined
   }
 
-  /** The partition's first `count` rows. */
-  oldest(topicId: number, partition: number, count: number): BatchRow[] {
-    return (this.selectOldest.all(topicId, partition, count) as Row[]).map((row) => toBatchRow(row) as BatchRow)
+  /** The partition's first `count` rows, without their blobs (retention mostly deletes rows whole). */
+  oldest(topicId: number, partition: number, count: number): Array<Omit<BatchRow, 'data'>> {
+    return (this.selectOldest.all(topicId, partition, count) as Row[]).map(([id, baseOffset, lastOffset, records,
+      bytes, maxTimestamp]) => ({ id, baseOffset, lastOffset, records, bytes, maxTimestamp }))
+  }
+
+  /** A row's blob. */
+  data(row: Omit<BatchRow, 'data'>): BatchRow {
+    return { ...row, data: this.selectData.get(row.id) as Buffer }
   }
 
   /** Removes the given offsets (ascending; ones not stored are ignored). */
@@ -112,7 +121,7 @@ export class BatchStore {
     for (const row of this.oldest(topicId, partition, maxRows)) {
       if (row.baseOffset >= end) return { ...removed, reached: end }
       if (row.lastOffset >= end) {
-        this.rewrite(row, (offset) => offset < end, removed)
+        this.rewrite(this.data(row), (offset) => offset < end, removed)
         return { ...removed, reached: end }
       }
       this.deleteStmt.run(row.id)

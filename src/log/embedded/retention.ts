@@ -138,7 +138,7 @@ export class RetentionPass {
         freed += row.bytes
         continue
       }
-      const cursor = new BatchCursor(row.baseOffset, row.data)
+      const cursor = new BatchCursor(row.baseOffset, this.batches.data(row).data)
       while (cursor.next()) {
         freed += cursor.size
         if (freed >= excess) return cursor.offset + 1
