@@ -4,8 +4,9 @@
  * version-1 log as it was and the next open migrates again. Offsets, timestamps, keys, values, headers and the
  * partitions' counters are unchanged; rows are cut per partition as the appender cuts them.
  */
-import { BatchEncoder, TARGET_BATCH_BYTES } from './stored-batch.js'
+import { BatchStore } from './batch-store.js'
 import type { Db } from './schema.js'
+import { BatchEncoder, TARGET_BATCH_BYTES } from './stored-batch.js'
 
 /** Records read at a time (keyset pages: better-sqlite3 cannot write while a statement is being iterated). */
 const PAGE = 5000
@@ -29,16 +30,12 @@ function copyRecords(db: Db): void {
         'WHERE (topic_id, part, off) > (?, ?, ?) ORDER BY topic_id, part, off LIMIT ?',
     )
     .raw(true)
-  const insert = db.prepare(
-    'INSERT INTO batches (topic_id, part, base_offset, last_offset, records, bytes, max_timestamp, data) ' +
-      'VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-  )
+  const batches = new BatchStore(db)
   const encoder = new BatchEncoder(TARGET_BATCH_BYTES * 2)
   let current: [number, number] = [-1, -1]
   const flush = (): void => {
     if (encoder.length === 0) return
-    const b = encoder.cut()
-    insert.run(current[0], current[1], b.baseOffset, b.lastOffset, b.records, b.bytes, b.maxTimestamp, b.data)
+    batches.insert(current[0], current[1], encoder.cut())
   }
   let after: [number, number, number] = [-1, -1, -1]
   for (;;) {
