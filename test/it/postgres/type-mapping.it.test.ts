@@ -14,6 +14,7 @@ import { parsePostgresConfig } from '../../../src/connectors/postgres/postgres-c
 import { CopyRowEncoder } from '../../../src/connectors/postgres/snapshot/copy-row-encoder.js'
 import { ChangeMapper } from '../../../src/connectors/postgres/streaming/change-mapper.js'
 import { parseCopyTextRow } from '../../../src/connectors/postgres/types/copy-text.js'
+import { shortestFloatJson } from '../../../src/connectors/postgres/types/byte-json.js'
 import { ByteWriter } from '../../../src/util/byte-writer.js'
 import { loadTypeRegistry, type TypeRegistry } from '../../../src/connectors/postgres/types/type-registry.js'
 import type { ChangeEvent, EventValue, TableSchema } from '../../../src/events/change-event.js'
@@ -253,6 +254,37 @@ describe('type mapping against PostgreSQL (snapshot rows written from COPY bytes
       expect(start).toBe(copy.length)
     })
   }
+})
+
+describe('float8 text in its shortest form (PostgreSQL 12+, extra_float_digits 1, as a snapshot sets it)', () => {
+  it('is the JSON the converter writes for every double the byte-level path takes', async () => {
+    const client = new pg.Client(server.config('types'))
+    await client.connect()
+    let texts: string[]
+    try {
+      await client.query('SET extra_float_digits = 1')
+      // 60,000 doubles with 15–17 significant digits across the plain range, plus ones that are exactly decimal.
+      const { rows } = await client.query(`
+        SELECT (random() * 10 ^ (g % 11 - 3))::float8::text AS t FROM generate_series(1, 60000) g
+        UNION ALL SELECT (g / 8.0)::float8::text FROM generate_series(1, 1000) g`)
+      texts = rows.map((r) => String(r.t))
+    } finally {
+      await client.end()
+    }
+    const mapping = registry.forColumn({ typeOid: 701, typeMod: -1 })
+    let taken = 0
+    let long = 0
+    for (const text of texts) {
+      const out = new ByteWriter(32)
+      const bytes = Buffer.from(text)
+      if (!shortestFloatJson(bytes, 0, bytes.length, out)) continue
+      taken++
+      if (text.replace(/^[-0.]+|\./g, '').length > 15) long++
+      expect(out.bytes.toString('utf8', 0, out.length), text).toBe(mapping.json(text))
+    }
+    expect(taken).toBeGreaterThan(50_000)
+    expect(long).toBeGreaterThan(20_000) // most random doubles need 16 or 17 digits: the case the 15-digit path declines
+  })
 })
 
 describe('converted rows through the Debezium envelope', () => {

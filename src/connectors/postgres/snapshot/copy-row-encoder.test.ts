@@ -64,11 +64,11 @@ function copyField(text: string | null): string {
 }
 
 /** Encodes `values` (field texts) from their COPY line, and composes key and value as the emitter does. */
-function encodeFromCopy(mapper: ChangeMapper, mapped: MappedTable, values: Array<string | null>, line: string, readAt: bigint, schemasEnable: boolean) {
+function encodeFromCopy(mapper: ChangeMapper, mapped: MappedTable, values: Array<string | null>, line: string, readAt: bigint, schemasEnable: boolean, shortestFloats = false) {
   const out = new ByteWriter(16)
   out.range(Buffer.from('junk before the row'))
   const bytes = Buffer.from(`${line}\nnext line`)
-  const row = new CopyRowEncoder(mapper).write(mapped, bytes, 0, bytes.indexOf(0x0a), 0x1a2b3cn, readAt, out)
+  const row = new CopyRowEncoder(mapper, { shortestFloats }).write(mapped, bytes, 0, bytes.indexOf(0x0a), 0x1a2b3cn, readAt, out)
   const after = out.bytes.toString('utf8', row.afterStart, row.afterEnd)
   const key = row.keyStart < 0 ? null : keyText(row.table, out.bytes.toString('utf8', row.keyStart, row.keyEnd), row.source, { schemasEnable })
   const value = valueText(row.table, { before: 'null', after, source: row.source, snapshot: 'last_in_data_collection', op: 'r', processedAtUs: row.processedAtUs }, { schemasEnable })
@@ -121,6 +121,29 @@ describe('CopyRowEncoder', () => {
     // Declining after megabytes were written (and room grown) leaves nothing of them behind.
     const long = values.map((v, i) => (i === 4 ? `${'"'.repeat(1_000_000)}\\101` : copyField(v))).join('\t')
     expect(JSON.parse(encodeFromCopy(mapper, mapped, values, long, 0n, false).value).after.note).toBe(`${'"'.repeat(1_000_000)}A`)
+  })
+
+  it('writes shortest float8 texts of up to 17 digits as they are when the session prints floats that way', () => {
+    const mapper = new ChangeMapper(config, registry, () => 0n)
+    const mapped = table(mapper, ['id'])
+    for (const [x, f] of [['0.14285714285714285', '0.1'], ['1234567.8901234567', '-2.25'], ['-0.001', '3'], ['1e+20', 'NaN']]) {
+      const values = COLUMNS.map((c) => (c.name === 'x' ? x : c.name === 'f' ? f : c.values[0]))
+      const event = mapper.readEvent(mapped, values, 'last_in_data_collection', 0x1a2b3cn, 0n)
+      event.processedAtUs = 0n
+      for (const shortest of [false, true]) {
+        const encoded = encodeFromCopy(mapper, mapped, values, values.map(copyField).join('\t'), 0n, false, shortest)
+        expect(encoded.value, `${x} ${f} ${shortest}`).toBe(encodeValue(event, { schemasEnable: false }))
+      }
+    }
+    // The mode trusts the session: a 17-digit text that is not the shortest (PostgreSQL before 12 prints those) would
+    // be written as it is, which is why the snapshot turns the mode on only for servers that print the shortest form.
+    const values = COLUMNS.map((c) => (c.name === 'x' ? '0.10000000000000001' : c.values[0]))
+    const after = (shortest: boolean) =>
+      JSON.parse(encodeFromCopy(mapper, mapped, values, values.map(copyField).join('\t'), 0n, false, shortest).value).after
+    expect(after(false).x).toBe(0.1)
+    expect(encodeFromCopy(mapper, mapped, values, values.map(copyField).join('\t'), 0n, false, true).value)
+      .toContain('"x":0.10000000000000001,')
+    expect(after(true).x).toBe(0.1) // the same double all the same
   })
 
   it('rejects a row with more or fewer fields than the columns read', () => {

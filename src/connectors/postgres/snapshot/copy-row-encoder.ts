@@ -13,7 +13,7 @@ import type { SourceInfo, TableSchema } from '../../../events/change-event.js'
 import { jsonString } from '../../../events/json.js'
 import type { Lsn } from '../replication/lsn.js'
 import type { ChangeMapper, MappedTable } from '../streaming/change-mapper.js'
-import type { ByteJsonWriter } from '../types/byte-json.js'
+import { type ByteJsonWriter, shortestFloatJson } from '../types/byte-json.js'
 import { unescapeField } from '../types/copy-text.js'
 import { type ByteWriter, copyBytes, utf8Text } from '../../../util/byte-writer.js'
 
@@ -93,7 +93,11 @@ export class CopyRowEncoder {
   private readonly compiled = new WeakMap<TableSchema, CompiledTable>()
   private last: { table: MappedTable; lsn: Lsn | null; readAtUs: bigint; source: SourceInfo; timestampMs: number } | null = null
 
-  constructor(private readonly mapper: ChangeMapper) {}
+  /**
+   * `shortestFloats`: the session prints float8 in its shortest exact form (PostgreSQL 12+ with
+   * `extra_float_digits` > 0), so such text of up to 17 digits is written as it is (byte-json.ts shortestFloatJson).
+   */
+  constructor(private readonly mapper: ChangeMapper, private readonly options: { shortestFloats?: boolean } = {}) {}
 
   /**
    * Writes the JSON of the row `line[start, end)` (without its newline; its fields in `table.columns` order, the
@@ -153,7 +157,7 @@ export class CopyRowEncoder {
       columns: table.columns.map(({ name, mapping }, i) => ({
         kind: mapping.textJson === 'same' ? Kind.Same : mapping.textJson === 'quoted' ? Kind.Quoted : mapping.textJson === 'boolean' ? Kind.Boolean : Kind.Converted,
         prefix: prefix(name, i),
-        byteJson: mapping.byteJson,
+        byteJson: this.options.shortestFloats && mapping.schema.type === 'float64' ? shortestFloatJson : mapping.byteJson,
         json: mapping.json,
       })),
       key: schema.keyColumns.map((name, i) => ({ index: table.columns.findIndex((c) => c.name === name), prefix: prefix(name, i) })),

@@ -54,20 +54,34 @@ export interface ReadTablesOptions {
 /** Text values only: converters parse PostgreSQL's text output, so `pg` must not parse anything itself. */
 const TEXT_TYPES = { getTypeParser: () => (value: string) => value }
 
-async function openSnapshotConnection(config: PostgresSourceConfig, snapshotName: string | null): Promise<{ client: pg.Client; name: string; lsn: Lsn }> {
+interface SnapshotConnection {
+  client: pg.Client
+  name: string
+  lsn: Lsn
+  /** float8 comes out in its shortest exact form (see CopyRowEncoder). */
+  shortestFloats: boolean
+}
+
+async function openSnapshotConnection(config: PostgresSourceConfig, snapshotName: string | null): Promise<SnapshotConnection> {
   const client = new pg.Client({ ...config.connection, types: TEXT_TYPES } as pg.ClientConfig)
   client.on('error', () => undefined)
   await client.connect()
   await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
   // UTC text for timestamptz (see connectReplication); SET LOCAL ends with the transaction, so it is pooler-safe.
   await client.query("SET LOCAL TimeZone = 'UTC'")
+  // From PostgreSQL 12 any extra_float_digits above 0 prints floats exactly, in the shortest form; a database or role
+  // may have set it to 0 (15 rounded digits). Earlier servers have no shortest form and are left as they are.
+  // SHOW, not SELECT: nothing may take a snapshot before SET TRANSACTION SNAPSHOT.
+  const { rows: [version] } = await client.query('SHOW server_version_num')
+  const shortestFloats = Number(version.server_version_num) >= 120000
+  if (shortestFloats) await client.query('SET LOCAL extra_float_digits = 1')
   if (snapshotName) {
     await client.query(`SET TRANSACTION SNAPSHOT ${quoteLiteral(snapshotName)}`)
-    return { client, name: snapshotName, lsn: 0n }
+    return { client, name: snapshotName, lsn: 0n, shortestFloats }
   }
   const { rows: [row] } = await client.query('SELECT pg_export_snapshot() AS name, pg_current_wal_lsn()::text AS lsn')
   const [hi, lo] = String(row.lsn).split('/')
-  return { client, name: String(row.name), lsn: (BigInt(`0x${hi}`) << 32n) | BigInt(`0x${lo}`) }
+  return { client, name: String(row.name), lsn: (BigInt(`0x${hi}`) << 32n) | BigInt(`0x${lo}`), shortestFloats }
 }
 
 export async function readSnapshotTables(options: ReadTablesOptions): Promise<SnapshotRun> {
@@ -80,7 +94,7 @@ export async function readSnapshotTables(options: ReadTablesOptions): Promise<Sn
     for (let i = 1; i < config.snapshotMaxThreads; i++) workers.push((await openSnapshotConnection(config, coordinator.name)).client)
     const mapper = new ChangeMapper(config, options.registry)
     const emitter = new SnapshotEmitter(options.log, config, options.metrics)
-    const encoder = new CopyRowEncoder(mapper)
+    const encoder = new CopyRowEncoder(mapper, { shortestFloats: coordinator.shortestFloats })
     const startedAt = new Date().toISOString()
     run = await options.channel.save({ ...run, status: 'running', startedAt: run.startedAt ?? startedAt })
     for (const table of run.tables) {
