@@ -5,7 +5,7 @@
  * the two paths must agree (tested side by side with the converters).
  */
 import type { ByteWriter } from '../../../util/byte-writer.js'
-import { smallToBase64 } from './numeric.js'
+import { smallTwosComplement } from './numeric.js'
 
 /** Writes `text[start, end)`'s JSON into `out`, or returns false. */
 export type ByteJsonWriter = (text: Uint8Array, start: number, end: number, out: ByteWriter) => boolean
@@ -89,7 +89,7 @@ export function decimalJson(scale: number): ByteJsonWriter {
     if (fraction < 0) fraction = 0
     if (digits === 0 || fraction > scale || digits + (scale - fraction) > 14) return false
     for (let pad = fraction; pad < scale; pad++) unscaled *= 10
-    out.utf8(`"${smallToBase64(negative ? -unscaled : unscaled)}"`)
+    writeSmallBase64(negative ? -unscaled : unscaled, out)
     return true
   }
 }
@@ -152,3 +152,27 @@ export const floatJson: ByteJsonWriter = floatJsonUpTo(15)
 export const shortestFloatJson: ByteJsonWriter = floatJsonUpTo(17)
 
 const POINT_ZERO = Buffer.from('.0')
+const BASE64 = Buffer.from('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/')
+const scratch = new Uint8Array(6)
+
+/**
+ * `"` + numeric.ts smallToBase64(value) + `"` (|value| < 2^47: Java's `BigInteger.toByteArray()` of it, in base64)
+ * written as bytes, without the string and Buffer a base64 encoding makes.
+ */
+function writeSmallBase64(value: number, out: ByteWriter): void {
+  const length = smallTwosComplement(value, scratch)
+  const bytes = out.ensure(12)
+  let o = out.length
+  bytes[o++] = QUOTE
+  for (let i = 0; i < length; i += 3) {
+    const b0 = scratch[i]
+    const b1 = i + 1 < length ? scratch[i + 1] : 0
+    const b2 = i + 2 < length ? scratch[i + 2] : 0
+    bytes[o++] = BASE64[b0 >> 2]
+    bytes[o++] = BASE64[((b0 & 3) << 4) | (b1 >> 4)]
+    bytes[o++] = i + 1 < length ? BASE64[((b1 & 15) << 2) | (b2 >> 6)] : 0x3d
+    bytes[o++] = i + 2 < length ? BASE64[b2 & 63] : 0x3d
+  }
+  bytes[o++] = QUOTE
+  out.length = o
+}

@@ -61,14 +61,19 @@ const scratch = Buffer.alloc(SMALL_BYTES)
 
 /** `unscaledToBase64` of a value with |value| < 2^47, as a number. */
 export function smallToBase64(value: number): string {
+  return scratch.toString('base64', 0, smallTwosComplement(value, scratch))
+}
+
+/** Java's `BigInteger.toByteArray()` of |value| < 2^47 into `into` (6 bytes at least); returns its length. */
+export function smallTwosComplement(value: number, into: Uint8Array): number {
   let length = 1
   while (value < -SIGNED_LIMITS[length] || value >= SIGNED_LIMITS[length]) length++
   let v = value < 0 ? 2 ** (8 * length) + value : value
   for (let i = length - 1; i >= 0; i--) {
-    scratch[i] = v % 256
+    into[i] = v % 256
     v = Math.floor(v / 256)
   }
-  return scratch.toString('base64', 0, length)
+  return length
 }
 
 export function twosComplementBytes(value: bigint): Buffer {
