@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer'
 import { describe, expect, it } from 'vitest'
 import { isJsonText } from './json-text.js'
+import { mulberry32 } from '../../test/harness/seeded-random.js'
 
 function parses(text: string): boolean {
   try {
@@ -8,16 +9,6 @@ function parses(text: string): boolean {
     return true
   } catch {
     return false
-  }
-}
-
-/** A small seeded generator (mulberry32), so a failure can be replayed. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
   }
 }
 
@@ -53,7 +44,7 @@ describe('isJsonText', () => {
   })
 
   it('agrees with JSON.parse on generated JSON and on thousands of mutations of it', () => {
-    const next = random(7)
+    const next = mulberry32(7)
     let valid = 0
     for (let n = 0; n < 3000; n++) {
       const text = JSON.stringify(randomValue(next, 0), null, next() < 0.3 ? 2 : undefined)

@@ -14,6 +14,7 @@ import type { TestPostgres } from './postgres.js'
 import type { ApiClient } from './api-client.js'
 import { type TopicRecord, changeEvents, readTopic } from './topic-reader.js'
 import { waitFor } from './wait-for.js'
+import { mulberry32 } from './seeded-random.js'
 
 export interface CommittedChange {
   op: 'c' | 'u' | 'd'
@@ -169,17 +170,6 @@ async function resync(client: pg.Client, ctx: WorkerContext, live: Map<number, n
   const { rows } = await client.query(sql, [ctx.workers, ctx.index])
   live.clear()
   for (const r of rows) live.set(r.id as number, r.version as number)
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 /** Committed changes that have no event in the topic (an insert/update by (id, version), a delete by id). */

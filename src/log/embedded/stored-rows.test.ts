@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { AppendRecord, LogRecord, TopicLog } from '../topic-log.js'
 import { createEmbeddedTopicLog } from './embedded-topic-log.js'
+import { mulberry32 } from '../../../test/harness/seeded-random.js'
 
 interface ModelRecord {
   offset: number
@@ -29,16 +30,6 @@ afterEach(async () => {
   await log.close()
   rmSync(dir, { recursive: true, force: true })
 })
-
-/** A small seeded generator (mulberry32), so a failure can be replayed. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const size = (r: ModelRecord) => Buffer.byteLength(r.key ?? '') + Buffer.byteLength(r.value ?? '')
 const plain = (r: LogRecord): ModelRecord =>
@@ -82,7 +73,7 @@ async function expectCounters(topic: string, model: ModelRecord[]): Promise<void
 
 describe('embedded topic log: records across stored rows', () => {
   it('reads from any offset with maxRecords and maxBytes as the model says', async () => {
-    const next = random(1)
+    const next = mulberry32(1)
     await log.createTopic('t')
     const model = await fill('t', 4, 1500, next)
     for (let i = 0; i < 200; i++) {
@@ -102,7 +93,7 @@ describe('embedded topic log: records across stored rows', () => {
   })
 
   it('cuts retention by bytes and by time inside a stored row, to the record', async () => {
-    const next = random(2)
+    const next = mulberry32(2)
     await log.createTopic('t', { retentionBytes: -1, retentionMs: -1 })
     let model = await fill('t', 3, 1500, next)
     const limit = Math.floor(model.reduce((n, r) => n + size(r), 0) * 0.37)
@@ -123,7 +114,7 @@ describe('embedded topic log: records across stored rows', () => {
   })
 
   it('finds offsets by timestamp across rows as the model does', async () => {
-    const next = random(3)
+    const next = mulberry32(3)
     await log.createTopic('t')
     const model = await fill('t', 3, 1000, next)
     for (let i = 0; i < 100; i++) {
@@ -134,7 +125,7 @@ describe('embedded topic log: records across stored rows', () => {
   })
 
   it('compacts across rows, keeping exactly the latest record per key, through a reopen', async () => {
-    const next = random(4)
+    const next = mulberry32(4)
     await log.createTopic('c', { cleanupPolicy: 'compact' })
     const model = await fill('c', 4, 1500, next, 700)
     await log.enforceRetention(0) // tombstones are younger than tombstoneRetentionMs at time 0: all stay
