@@ -70,7 +70,8 @@ class EmbeddedTopicLog implements TopicLog {
 
   constructor(options: EmbeddedTopicLogOptions) {
     this.logger = options.logger
-    this.db = openLogDatabase(options.dir, options.fsync ?? 'always')
+    this.db = openLogDatabase(options.dir, options.fsync ?? 'always', (migration) =>
+      this.logger?.info({ ...migration, toVersion: 2 }, 'topic log converted to records stored many to a row'))
     this.registry = new TopicRegistry(this.db)
     this.appender = new Appender(this.db, this.registry)
     this.reader = new Reader(this.db, this.registry)

@@ -75,7 +75,12 @@ describe('topic log schema version 1 → 2', () => {
     const topicId = 1
     writeVersion1(records, topicId)
 
-    log = await createEmbeddedTopicLog({ dir, retentionCheckIntervalMs: 0 })
+    const logged: Array<{ obj: object; msg?: string }> = []
+    const logger = { info: (obj: object, msg?: string) => logged.push({ obj, msg }), error: () => undefined }
+    log = await createEmbeddedTopicLog({ dir, retentionCheckIntervalMs: 0, logger })
+    // An operator sees why this start took longer.
+    expect(logged).toEqual([{ obj: expect.objectContaining({ fromVersion: 1, toVersion: 2, records: records.length }),
+      msg: 'topic log converted to records stored many to a row' }])
     const plain = (r: LogRecord) => ({ part: r.partition, off: r.offset, timestamp: r.timestamp,
       key: r.key?.toString() ?? null, value: r.value?.toString() ?? null,
       headers: Object.keys(r.headers).length === 0 ? null : JSON.stringify(r.headers) })

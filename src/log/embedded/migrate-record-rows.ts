@@ -14,16 +14,18 @@ const PAGE = 5000
 type RecordRow = [topicId: number, part: number, offset: number, timestamp: number, key: Buffer | null,
   value: Buffer | null, headers: string | null]
 
-export function migrateFromRecordRows(db: Db): void {
-  db.transaction(() => {
+/** Returns the number of records moved. */
+export function migrateFromRecordRows(db: Db): number {
+  return db.transaction(() => {
     const hasRecords = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'records'").get()
-    if (hasRecords !== undefined) copyRecords(db)
+    const moved = hasRecords === undefined ? 0 : copyRecords(db)
     db.exec('DROP TABLE IF EXISTS records')
     db.prepare("UPDATE meta SET value = '2' WHERE key = 'schema_version'").run()
+    return moved
   })()
 }
 
-function copyRecords(db: Db): void {
+function copyRecords(db: Db): number {
   const page = db
     .prepare(
       'SELECT topic_id, part, off, timestamp, key, value, headers FROM records ' +
@@ -38,8 +40,10 @@ function copyRecords(db: Db): void {
     batches.insert(current[0], current[1], encoder.cut())
   }
   let after: [number, number, number] = [-1, -1, -1]
+  let moved = 0
   for (;;) {
     const rows = page.all(...after, PAGE) as RecordRow[]
+    moved += rows.length
     for (const [topicId, part, offset, timestamp, key, value, headers] of rows) {
       if (topicId !== current[0] || part !== current[1] || encoder.size >= TARGET_BATCH_BYTES) {
         flush()
@@ -52,4 +56,5 @@ function copyRecords(db: Db): void {
     after = [last[0], last[1], last[2]]
   }
   flush()
+  return moved
 }

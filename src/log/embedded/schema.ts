@@ -105,7 +105,9 @@ CREATE TABLE IF NOT EXISTS group_offsets (
 CREATE TABLE IF NOT EXISTS deleted_topics (topic_id INTEGER PRIMARY KEY);
 `
 
-export function openLogDatabase(dir: string, fsync: FsyncMode): Db {
+/** `onMigrated`: told when an older log was converted on this open (it can take a while for a large one). */
+export function openLogDatabase(dir: string, fsync: FsyncMode,
+  onMigrated?: (migration: { fromVersion: number; records: number; durationMs: number }) => void): Db {
   mkdirSync(dir, { recursive: true })
   // A short busy timeout: the only lock contention is another process holding the directory.
   const db = new Database(join(dir, 'topic-log.db'), { timeout: 1000 })
@@ -138,7 +140,9 @@ export function openLogDatabase(dir: string, fsync: FsyncMode): Db {
     if (row === undefined) {
       db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION))
     } else if (Number(row.value) === 1) {
-      migrateFromRecordRows(db)
+      const started = Date.now()
+      const records = migrateFromRecordRows(db)
+      onMigrated?.({ fromVersion: 1, records, durationMs: Date.now() - started })
     } else if (Number(row.value) !== SCHEMA_VERSION) {
       throw new Error(`topic log at ${dir} has schema version ${row.value}; this build reads ${SCHEMA_VERSION}`)
     }
