@@ -8,10 +8,12 @@ import type { LogRecord } from '../../../log/topic-log.js'
 import { createRouter } from '../../app-env.js'
 import { CONFLICT, NOT_FOUND, PageQuery, STANDARD_ERRORS, jsonBody, jsonResponse, listEnvelope, page } from '../../common-schemas.js'
 import { requirePermission } from '../../middleware/auth.js'
-import { messageJson } from '../topics/topics-schemas.js'
+import { writeMessageJson } from '../topics/topics-schemas.js'
+import { ByteWriter } from '../../../util/byte-writer.js'
 import { CommitBody, FetchBody, FetchResponse, GroupIdParam, GroupSchema, LeaveBody, ResetBody, ResetResponse, groupView } from './consumer-groups-schemas.js'
 
 const TAG = ['Consumer Groups']
+const COMMA = Buffer.from(',')
 const SECURITY = [{ HTTPBearer: [] }]
 
 /** The offset after the last record of each partition in a fetch: what a client commits once it is done. */
@@ -104,9 +106,15 @@ export function createConsumerGroupsRoutes(consumers: ConsumerService) {
         sessionTimeoutMs: body.session_timeout_ms,
         signal: c.req.raw.signal,
       })
-      // Built as text: a fetch can carry thousands of records, and their JSON values are embedded as stored.
-      const json = `{"member_id":${JSON.stringify(result.memberId)},"records":[${result.records.map(messageJson).join(',')}],` +
-        `"assignments":${JSON.stringify(result.assignments)},"next_offsets":${JSON.stringify(nextOffsets(result.records))}}`
+      // Built as bytes: a fetch can carry thousands of records, and their JSON values are copied as stored.
+      const out = new ByteWriter(64 * 1024)
+      out.utf8(`{"member_id":${JSON.stringify(result.memberId)},"records":[`)
+      result.records.forEach((record, i) => {
+        if (i > 0) out.range(COMMA)
+        writeMessageJson(record, out)
+      })
+      out.utf8(`],"assignments":${JSON.stringify(result.assignments)},"next_offsets":${JSON.stringify(nextOffsets(result.records))}}`)
+      const json = new Uint8Array(out.bytes.buffer as ArrayBuffer, out.bytes.byteOffset, out.length)
       return c.body(json, 200, { 'content-type': 'application/json' }) as never
     },
   )

@@ -1,13 +1,22 @@
 import { describe, expect, it } from 'vitest'
 import type { LogRecord } from '../../../log/topic-log.js'
-import { messageJson, messageView } from './topics-schemas.js'
+import { ByteWriter } from '../../../util/byte-writer.js'
+import { messageView, writeMessageJson } from './topics-schemas.js'
+
+/** The JSON text writeMessageJson appends, after bytes already in the writer (a fetch writes records back to back). */
+function messageJson(r: LogRecord): string {
+  const out = new ByteWriter(8)
+  out.range(Buffer.from('before'))
+  writeMessageJson(r, out)
+  return out.bytes.toString('utf8', 6, out.length)
+}
 
 const record = (key: string | null, value: string | null, headers = {}): LogRecord => ({
   topic: 'a"b', partition: 1, offset: 7, timestamp: 123, headers,
   key: key === null ? null : Buffer.from(key), value: value === null ? null : Buffer.from(value),
 })
 
-describe('messageJson (the fast encoding of fetched records)', () => {
+describe('writeMessageJson (the fast encoding of fetched records)', () => {
   it('encodes exactly what messageView shows, for JSON, text, tombstones and look-alikes', () => {
     const payloads = ['{"a":1}', ' {"a":1}', '[1,"é"]', '{"a":', '{not json}', 'plain', '42', '-1.5', '"quoted"', 'true', 'null', '', 'é{', '[\u2028]']
     for (const key of [null, 'k1', '{"id":5}']) {

@@ -4,6 +4,7 @@ import { z } from '@hono/zod-openapi'
 import type { TopicDetails, TopicStatistics } from '../../../core/topics/topic-service.js'
 import type { TopicWindowMetrics } from '../../../core/topics/topic-metrics.js'
 import type { LogRecord, TopicConfig } from '../../../log/topic-log.js'
+import type { ByteWriter } from '../../../util/byte-writer.js'
 import { isJsonText } from '../../../util/json-text.js'
 import { CommaList, PageQuery, QueryBool } from '../../common-schemas.js'
 
@@ -172,21 +173,30 @@ export function decodePayload(buffer: Buffer | null): unknown {
 }
 
 /**
- * `decodePayload` as JSON text, without building the value: a payload that is JSON (checked by a byte scan,
- * util/json-text.ts, 2–3× cheaper than parsing) is embedded as its own text, anything else as a JSON string. For
- * responses carrying thousands of records this skips parsing and re-encoding every value.
+ * Writes `decodePayload(buffer)` as JSON without building the value: a payload that is JSON (checked by a byte scan,
+ * util/json-text.ts, 2–3× cheaper than parsing) is copied as its own bytes, anything else written as a JSON string.
+ * A fetch carries thousands of records; this skips parsing, decoding and re-encoding every value.
  */
-export function payloadJson(buffer: Buffer | null): string {
-  if (buffer === null) return 'null'
+function writePayloadJson(buffer: Buffer | null, out: ByteWriter): void {
+  if (buffer === null) {
+    out.range(NULL_JSON)
+    return
+  }
   const first = buffer[0]
-  if ((first === 123 || first === 91) && isUtf8(buffer) && isJsonText(buffer)) return buffer.toString('utf8')
-  return JSON.stringify(decodePayload(buffer))
+  if ((first === 123 || first === 91) && isUtf8(buffer) && isJsonText(buffer)) out.range(buffer)
+  else out.utf8(JSON.stringify(decodePayload(buffer)))
 }
 
-/** The JSON text of `messageView(r)`, built directly (see payloadJson). */
-export function messageJson(r: LogRecord): string {
-  return '{"topic":' + topicJson(r.topic) + ',"partition":' + r.partition + ',"offset":' + r.offset + ',"timestamp":' +
-    r.timestamp + ',"key":' + payloadJson(r.key) + ',"value":' + payloadJson(r.value) + ',"headers":' + headersJson(r.headers) + '}'
+const NULL_JSON = Buffer.from('null')
+
+/** Appends the JSON of `messageView(r)` to `out`, built directly (see writePayloadJson). */
+export function writeMessageJson(r: LogRecord, out: ByteWriter): void {
+  out.utf8('{"topic":' + topicJson(r.topic) + ',"partition":' + r.partition + ',"offset":' + r.offset + ',"timestamp":' +
+    r.timestamp + ',"key":')
+  writePayloadJson(r.key, out)
+  out.utf8(',"value":')
+  writePayloadJson(r.value, out)
+  out.utf8(',"headers":' + headersJson(r.headers) + '}')
 }
 
 let lastTopic = ''
