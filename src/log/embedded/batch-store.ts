@@ -6,7 +6,7 @@
  * Removing records from the middle of a partition (compaction) rewrites the rows that held them; removing a prefix
  * (retention) deletes whole rows and rewrites at most the one it cuts. Callers run these inside their transactions.
  */
-import { type BatchRow, type EncodedBatch, rewriteBatch } from './stored-batch.js'
+import { BatchCursor, type BatchRow, type EncodedBatch, rewriteBatch } from './stored-batch.js'
 import type { Db } from './schema.js'
 
 type Row = [id: number, base: number, last: number, records: number, bytes: number, maxTimestamp: number, data: Buffer]
@@ -77,9 +77,23 @@ export class BatchStore {
     return toBatchRow(this.selectFrom.get(topicId, partition, offset) as Row | undefined)
   }
 
-  /** Like rowFrom, skipping rows with no record at or after `timestamp`. */
-  rowFromAtTime(topicId: number, partition: number, offset: number, timestamp: number): BatchRow | undefined {
-    return toBatchRow(this.selectFromAtTime.get(topicId, partition, offset, timestamp) as Row | undefined)
+  /**
+   * Walks the partition's records from offset `from` on, in order, a stored row at a time, until `visit` returns
+   * false or the records end. With `minTimestamp`, rows holding no record at or after it are skipped unread.
+   */
+  scan(topicId: number, partition: number, from: number, visit: (record: BatchCursor) => boolean,
+    minTimestamp?: number): void {
+    for (;;) {
+      const row = toBatchRow((minTimestamp === undefined
+        ? this.selectFrom.get(topicId, partition, from)
+        : this.selectFromAtTime.get(topicId, partition, from, minTimestamp)) as Row | undefined)
+      if (row === undefined) return
+      const cursor = new BatchCursor(row.baseOffset, row.data)
+      while (cursor.next()) {
+        if (cursor.offset >= from && !visit(cursor)) return
+      }
+      from = row.lastOffset + 1
+    }
   }
 
   /** The offset of the partition's first stored record. */

@@ -6,14 +6,13 @@
  * The cleaner walks each partition's dirty section (offsets from `cleaned_to` to the end) in order, keeping the
  * latest offset per key in `compact_keys` and deleting the record a newer one supersedes (the stored rows that held
  * superseded records are rewritten without them, once per transaction). Work is O(new records), never a rescan of
- * the whole log, in transactions of about BATCH_RECORDS records with yields between them, so appends are never
+ * the whole log, in transactions of BATCH_RECORDS records with yields between them, so appends are never
  * blocked for long. Crash: `cleaned_to`, the key map and the deletions commit in the same transaction, so
  * the cleaner resumes exactly where it stopped, and the record a key map entry points at is never deleted.
  */
 import { BATCH_RECORDS, currentPartition, yieldToEventLoop } from './batch-work.js'
 import { BatchStore } from './batch-store.js'
 import type { Db } from './schema.js'
-import { BatchCursor } from './stored-batch.js'
 import type { TopicRegistry } from './topic-registry.js'
 
 interface DirtyRecord {
@@ -118,20 +117,14 @@ export class Compactor {
     return deleted
   }
 
-  /** The records from `from` on: whole stored rows, until there are at least BATCH_RECORDS. */
+  /** Up to BATCH_RECORDS records from `from` on. */
   private dirtyRecords(topicId: number, partitionNo: number, from: number): DirtyRecord[] {
     const dirty: DirtyRecord[] = []
-    while (dirty.length < BATCH_RECORDS) {
-      const row = this.batches.rowFrom(topicId, partitionNo, from)
-      if (row === undefined) break
-      const cursor = new BatchCursor(row.baseOffset, row.data)
-      while (cursor.next()) {
-        if (cursor.offset < from) continue
-        dirty.push({ offset: cursor.offset, key: cursor.key, isTombstone: cursor.value === null,
-          timestamp: cursor.timestamp })
-      }
-      from = row.lastOffset + 1
-    }
+    this.batches.scan(topicId, partitionNo, from, (record) => {
+      dirty.push({ offset: record.offset, key: record.key, isTombstone: record.value === null,
+        timestamp: record.timestamp })
+      return dirty.length < BATCH_RECORDS
+    })
     return dirty
   }
 }

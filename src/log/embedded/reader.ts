@@ -10,7 +10,6 @@ import { InvalidLogRequestError } from '../log-errors.js'
 import type { Headers, LogRecord, PartitionOffsets, ReadOptions } from '../topic-log.js'
 import { BatchStore } from './batch-store.js'
 import type { Db } from './schema.js'
-import { BatchCursor } from './stored-batch.js'
 import type { TopicRegistry } from './topic-registry.js'
 
 /** Kafka's max.poll.records. */
@@ -49,28 +48,22 @@ export class Reader {
     const records: LogRecord[] = []
     let bytes = 0
     const decodeHeaders = createHeadersDecoder()
-    let from = fromOffset
-    for (;;) {
-      const row = this.batches.rowFrom(topic.id, partitionNo, from)
-      if (row === undefined) return records
-      const cursor = new BatchCursor(row.baseOffset, row.data)
-      while (cursor.next()) {
-        if (cursor.offset < from) continue
-        if (records.length > 0 && (records.length === maxRecords || bytes + cursor.size > maxBytes)) return records
-        bytes += cursor.size
-        records.push({
-          topic: topicName,
-          partition: partitionNo,
-          offset: cursor.offset,
-          timestamp: cursor.timestamp,
-          key: cursor.key,
-          value: cursor.value,
-          headers: decodeHeaders(cursor.headers),
-        })
-      }
-      if (records.length === maxRecords) return records
-      from = row.lastOffset + 1
-    }
+    this.batches.scan(topic.id, partitionNo, fromOffset, (record) => {
+      if (records.length > 0 && bytes + record.size > maxBytes) return false
+      bytes += record.size
+      records.push({
+        topic: topicName,
+        partition: partitionNo,
+        offset: record.offset,
+        timestamp: record.timestamp,
+        key: record.key,
+        value: record.value,
+        headers: decodeHeaders(record.headers),
+      })
+      // Stop at maxRecords before the next stored row is loaded.
+      return records.length < maxRecords
+    })
+    return records
   }
 
   offsets(topicName: string, partitionNo: number): PartitionOffsets {
@@ -91,16 +84,13 @@ export class Reader {
   offsetForTimestampById(topicId: number, partitionNo: number, timestamp: number): number | null {
     const base = this.selectTimeIndex.get(topicId, partitionNo, timestamp) as number | undefined
     if (base === undefined) return null
-    let from = base
-    for (;;) {
-      const row = this.batches.rowFromAtTime(topicId, partitionNo, from, timestamp)
-      if (row === undefined) return null
-      const cursor = new BatchCursor(row.baseOffset, row.data)
-      while (cursor.next()) {
-        if (cursor.offset >= from && cursor.timestamp >= timestamp) return cursor.offset
-      }
-      from = row.lastOffset + 1
-    }
+    let found: number | null = null
+    this.batches.scan(topicId, partitionNo, base, (record) => {
+      if (record.timestamp < timestamp) return true
+      found = record.offset
+      return false
+    }, timestamp)
+    return found
   }
 
   stats(topicName: string, partitionNo: number): { records: number; bytes: number } {
