@@ -3,6 +3,8 @@
  * destination-equals-source check (the target keeps Debezium's JSON types, so integers come back as bigint: the
  * comparison casts them).
  */
+import type { DestinationWriter } from '../../../src/connectors/destinations/destination.js'
+import { postgresqlDestination } from '../../../src/connectors/destinations/postgresql/postgresql-destination.js'
 import type { ApiClient } from '../../harness/api-client.js'
 import type { TestPostgres } from '../../harness/postgres.js'
 import { waitFor } from '../../harness/wait-for.js'
@@ -19,6 +21,14 @@ export function pgDestinationConfig(pg: TestPostgres, database: string, override
     'database.dbname': database,
     ...overrides,
   }
+}
+
+/** A `postgresql` destination writer on `database`, fed records directly (no pipeline); `opened` collects it to close. */
+export async function openPostgresqlWriter(pg: TestPostgres, database: string, config: Record<string, unknown>, opened: DestinationWriter[]): Promise<DestinationWriter> {
+  const silent = { info() {}, warn() {}, error() {}, debug() {} }
+  const writer = await postgresqlDestination.open({ destinationId: 'd1', logger: silent, config: pgDestinationConfig(pg, database, config) })
+  opened.push(writer)
+  return writer
 }
 
 export async function createDestination(api: ApiClient, config: Record<string, unknown>): Promise<string> {

@@ -8,6 +8,7 @@ import type { DestinationRecord, DestinationWriter } from '../../../src/connecto
 import { RecordError } from '../../../src/connectors/destinations/destination.js'
 import { postgresqlDestination } from '../../../src/connectors/destinations/postgresql/postgresql-destination.js'
 import { type TestPostgres, startPostgres } from '../../harness/postgres.js'
+import { openPostgresqlWriter } from './delivery-helpers.js'
 
 const silent = { info() {}, warn() {}, error() {}, debug() {} }
 let offset = 0
@@ -34,15 +35,7 @@ describe('postgresql destination writer', () => {
   const writers: DestinationWriter[] = []
   const signal = new AbortController().signal
 
-  async function open(database: string, config: Record<string, unknown> = {}): Promise<DestinationWriter> {
-    const writer = await postgresqlDestination.open({
-      destinationId: 'd1',
-      logger: silent,
-      config: { 'database.hostname': '127.0.0.1', 'database.port': pg.port, 'database.user': pg.user, 'database.password': pg.password, 'database.dbname': database, ...config },
-    })
-    writers.push(writer)
-    return writer
-  }
+  const open = (database: string, config: Record<string, unknown> = {}) => openPostgresqlWriter(pg, database, config, writers)
   const rows = async (database: string, sql: string) => (await pg.query(sql, [], database)).rows
 
   beforeAll(async () => {

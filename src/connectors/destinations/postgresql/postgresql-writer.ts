@@ -4,33 +4,71 @@
  * itself, so a value a column rejects fails the statement (a RecordError, which the runtime bisects) and nothing of
  * the batch is half-applied. Tables are created on first sight and columns added when events carry new ones
  * (`schema.evolution: basic`); that DDL runs before the transaction and is idempotent (IF NOT EXISTS).
+ *
+ * A string bound for a json or jsonb column is JSON text (Debezium's `io.debezium.data.Json`), stored parsed, as
+ * Debezium's JDBC sink stores it; jsonb_populate_recordset alone would store it as a JSON string.
+ *
+ * Bulk path: a step whose rows should all be new — snapshot reads and inserts, or an append step — is first tried as
+ * `COPY … FROM STDIN` (copy-rows.ts), which costs the target a fraction of an upsert, inside a savepoint. When some
+ * row is there already (a re-snapshot, a redelivered batch), COPY fails on the table's unique key, the savepoint is
+ * rolled back and the regular statement applies the step. So the result is the regular path's either way. COPY is
+ * only tried on a table with a unique index on exactly the conflict columns (without one a redelivery would duplicate
+ * rows), and after a failed try a table skips the bulk path for its next few steps, so a re-snapshot does not pay
+ * for a failing COPY per batch.
  */
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import type pg from 'pg'
+import { from as copyFrom } from 'pg-copy-streams'
 import { APPEND_COLUMNS, type Step } from './batch-plan.js'
 import { chooseTypes, quoteIdent } from './column-types.js'
+import { copyRows } from './copy-rows.js'
 import type { PostgresqlDestinationConfig } from './postgresql-config.js'
 import { classifyPgError } from './postgresql-errors.js'
 
-/** The two calls of a `pg` client the writer needs. */
-export interface SqlClient {
-  query(sql: string, params?: unknown[]): Promise<{ rows: Array<Record<string, unknown>> }>
-}
+/** The calls of a `pg` client the writer needs: queries, and COPY streams. */
+export type SqlClient = Pick<pg.ClientBase, 'query'>
 
 interface TableShape {
   columns: Set<string>
+  /** Columns of type json or jsonb, and which. */
+  json: Map<string, 'json' | 'jsonb'>
+  /** The column sets of the table's unique indexes (plain, not partial), each sorted and joined by NUL. */
+  uniqueKeys: Set<string>
 }
+
+/** Steps smaller than this go straight to the regular statement: COPY's extra round trips would cost more. */
+const BULK_MIN_ROWS = 64
+/** Eligible steps of a table that skip the bulk path after a failed try. */
+const BULK_BACKOFF_STEPS = 16
 
 export function createPostgresqlWriter(config: PostgresqlDestinationConfig) {
   const shapes = new Map<string, TableShape>()
+  /** Per table, eligible steps still to skip the bulk path (see BULK_BACKOFF_STEPS). */
+  const bulkBackoff = new Map<string, number>()
   const q = (table: string) => `${quoteIdent(config.schema)}.${quoteIdent(table)}`
 
   async function loadShape(client: SqlClient, table: string): Promise<TableShape | undefined> {
     const { rows } = await client.query(
-      `SELECT a.attname AS name FROM pg_attribute a
+      `SELECT a.attname AS name, CASE a.atttypid WHEN 'json'::regtype THEN 'json' WHEN 'jsonb'::regtype THEN 'jsonb' END AS json
+         FROM pg_attribute a
         WHERE a.attrelid = to_regclass(format('%I.%I', $1::text, $2::text)) AND a.attnum > 0 AND NOT a.attisdropped`,
       [config.schema, table],
     )
     if (rows.length === 0) return undefined
-    return { columns: new Set(rows.map((r) => String(r.name))) }
+    const { rows: indexes } = await client.query(
+      `SELECT array_agg(a.attname::text) AS columns FROM pg_index i
+         JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
+        WHERE i.indrelid = to_regclass(format('%I.%I', $1::text, $2::text)) AND i.indisunique
+          AND i.indpred IS NULL AND i.indexprs IS NULL
+        GROUP BY i.indexrelid`,
+      [config.schema, table],
+    )
+    return {
+      columns: new Set(rows.map((r) => String(r.name))),
+      json: new Map(rows.filter((r) => r.json !== null).map((r) => [String(r.name), r.json as 'json' | 'jsonb'])),
+      uniqueKeys: new Set(indexes.map((r) => [...(r.columns as string[])].sort().join('\u0000'))),
+    }
   }
 
   function wantedColumns(step: Step): { columns: Set<string>; rows: Array<Record<string, unknown>> } {
@@ -83,36 +121,52 @@ export function createPostgresqlWriter(config: PostgresqlDestinationConfig) {
     return Object.keys(APPEND_COLUMNS).every((c) => shape.columns.has(c))
   }
 
-  function keyMatch(keyColumns: string[]): string {
-    return keyColumns.map((c) => `t.${quoteIdent(c)} = d.${quoteIdent(c)}`).join(' AND ')
+  /** A column of the populated record `d` as the target stores it: a JSON string parsed in a json/jsonb column. */
+  function valueOf(shape: TableShape, column: string): string {
+    const c = `d.${quoteIdent(column)}`
+    const type = shape.json.get(column)
+    return type === undefined ? c : `CASE ${type}_typeof(${c}) WHEN 'string' THEN (${c} #>> '{}')::${type} ELSE ${c} END`
+  }
+
+  function selectList(shape: TableShape, cols: string[]): string {
+    return cols.map((c) => valueOf(shape, c)).join(', ')
+  }
+
+  function keyMatch(shape: TableShape, keyColumns: string[]): string {
+    return keyColumns.map((c) => `t.${quoteIdent(c)} = ${valueOf(shape, c)}`).join(' AND ')
+  }
+
+  /** The rows and columns a step writes, as the regular statement and the bulk path both write them. */
+  function rowsOf(step: Step & { kind: 'upsert' | 'append' }, shape: TableShape): { rows: Array<Record<string, unknown>>; cols: string[] } {
+    const rows = step.kind === 'upsert' && config.deleteMode === 'soft' ? step.rows.map((r) => ({ ...r, __deleted: false })) : step.rows
+    return { rows, cols: columnsOf(shape, rows) }
   }
 
   async function apply(client: SqlClient, step: Step, shape: TableShape): Promise<void> {
-    const source = `jsonb_populate_recordset(NULL::${q(step.table)}, $1::jsonb)`
+    const source = `jsonb_populate_recordset(NULL::${q(step.table)}, $1::jsonb) AS d`
     switch (step.kind) {
       case 'upsert': {
-        const soft = config.deleteMode === 'soft'
-        const rows = soft ? step.rows.map((r) => ({ ...r, __deleted: false })) : step.rows
-        const cols = columnsOf(shape, rows)
+        const { rows, cols } = rowsOf(step, shape)
         const list = cols.map(quoteIdent).join(', ')
         const updates = cols.filter((c) => !step.keyColumns.includes(c)).map((c) => `${quoteIdent(c)} = EXCLUDED.${quoteIdent(c)}`)
         const action = updates.length ? `DO UPDATE SET ${updates.join(', ')}` : 'DO NOTHING'
         const conflict = step.keyColumns.map(quoteIdent).join(', ')
-        await client.query(`INSERT INTO ${q(step.table)} (${list}) SELECT ${list} FROM ${source} ON CONFLICT (${conflict}) ${action}`, [JSON.stringify(rows)])
+        await client.query(`INSERT INTO ${q(step.table)} (${list}) SELECT ${selectList(shape, cols)} FROM ${source} ON CONFLICT (${conflict}) ${action}`, [JSON.stringify(rows)])
         return
       }
       case 'delete': {
         const rows = JSON.stringify(step.rows)
         if (config.deleteMode === 'soft') {
-          await client.query(`UPDATE ${q(step.table)} AS t SET "__deleted" = true FROM ${source} AS d WHERE ${keyMatch(step.keyColumns)}`, [rows])
+          await client.query(`UPDATE ${q(step.table)} AS t SET "__deleted" = true FROM ${source} WHERE ${keyMatch(shape, step.keyColumns)}`, [rows])
         } else {
-          await client.query(`DELETE FROM ${q(step.table)} AS t USING ${source} AS d WHERE ${keyMatch(step.keyColumns)}`, [rows])
+          await client.query(`DELETE FROM ${q(step.table)} AS t USING ${source} WHERE ${keyMatch(shape, step.keyColumns)}`, [rows])
         }
         return
       }
       case 'append': {
-        const list = columnsOf(shape, step.rows).map(quoteIdent).join(', ')
-        await client.query(`INSERT INTO ${q(step.table)} (${list}) SELECT ${list} FROM ${source} ON CONFLICT ("__partition", "__offset") DO NOTHING`, [JSON.stringify(step.rows)])
+        const { rows, cols } = rowsOf(step, shape)
+        const list = cols.map(quoteIdent).join(', ')
+        await client.query(`INSERT INTO ${q(step.table)} (${list}) SELECT ${selectList(shape, cols)} FROM ${source} ON CONFLICT ("__partition", "__offset") DO NOTHING`, [JSON.stringify(rows)])
         return
       }
       case 'truncate': {
@@ -127,6 +181,39 @@ export function createPostgresqlWriter(config: PostgresqlDestinationConfig) {
     }
   }
 
+  /** The COPY text of a step the bulk path may apply, or null (see the file comment). */
+  function bulkText(step: Step, shape: TableShape): { cols: string[]; text: string } | null {
+    if (step.kind !== 'upsert' && step.kind !== 'append') return null
+    if (step.rows.length < BULK_MIN_ROWS) return null
+    if (step.kind === 'upsert' && !step.records.every((r) => r.value?.op === 'r' || r.value?.op === 'c')) return null
+    const conflict = step.kind === 'upsert' ? step.keyColumns : ['__partition', '__offset']
+    if (!shape.uniqueKeys.has([...conflict].sort().join('\u0000'))) return null
+    const backoff = bulkBackoff.get(step.table) ?? 0
+    if (backoff > 0) {
+      bulkBackoff.set(step.table, backoff - 1)
+      return null
+    }
+    const { rows, cols } = rowsOf(step, shape)
+    const text = copyRows(cols, new Set(shape.json.keys()), rows)
+    return text === null ? null : { cols, text }
+  }
+
+  /** Applies a step by COPY inside a savepoint; false (and nothing applied) when COPY failed. */
+  async function applyBulk(client: SqlClient, step: Step, cols: string[], text: string): Promise<boolean> {
+    await client.query('SAVEPOINT sluice_bulk')
+    try {
+      const list = cols.map(quoteIdent).join(', ')
+      await pipeline(Readable.from([Buffer.from(text)]), client.query(copyFrom(`COPY ${q(step.table)} (${list}) FROM STDIN`)))
+    } catch {
+      // Usually a row that is there already; whatever it was, the regular statement applies the step or reports it.
+      await client.query('ROLLBACK TO SAVEPOINT sluice_bulk')
+      bulkBackoff.set(step.table, BULK_BACKOFF_STEPS)
+      return false
+    }
+    await client.query('RELEASE SAVEPOINT sluice_bulk')
+    return true
+  }
+
   return {
     /** Applies the steps atomically; throws a RecordError when the records' content was rejected. */
     async apply(client: SqlClient, steps: Step[]): Promise<void> {
@@ -137,7 +224,9 @@ export function createPostgresqlWriter(config: PostgresqlDestinationConfig) {
         try {
           for (let i = 0; i < steps.length; i++) {
             const shape = tableShapes[i]
-            if (shape) await apply(client, steps[i], shape)
+            if (!shape) continue
+            const bulk = bulkText(steps[i], shape)
+            if (bulk === null || !(await applyBulk(client, steps[i], bulk.cols, bulk.text))) await apply(client, steps[i], shape)
           }
           await client.query('COMMIT')
         } catch (err) {
