@@ -113,6 +113,11 @@ export interface TopicLog {
 
   /** Resolves on the next append to `topic` (any partition), or when `signal` aborts. For long polling. */
   waitForAppend(topic: string, signal: AbortSignal): Promise<void>
+  /**
+   * Resolves on the next topic creation or deletion, or when `signal` aborts: a consumer of topics matched by name
+   * (a pipeline of a source's topics) learns at once of a table's first topic.
+   */
+  waitForTopicChange(signal: AbortSignal): Promise<void>
 
   close(): Promise<void>
 }

@@ -92,4 +92,22 @@ describe('runDelivery', () => {
     const batches = await deliver({ log: watching, batchSize: 3, lingerMs: 60_000, done: (b) => b.flat().length === 3 })
     expect(batches).toEqual([[1, 2, 3]])
   })
+
+  it('reads a topic created while it waits, from its first record, without waiting for the next topic listing', async () => {
+    const later = 'later.public.t'
+    let created = false
+    const watching: TopicLog = Object.create(log)
+    watching.waitForTopicChange = (signal) => {
+      const wait = log.waitForTopicChange(signal)
+      if (!created) {
+        created = true
+        void log.createTopic(later).then(() => log.append([{ ...change(1), topic: later }]))
+      }
+      return wait
+    }
+    const topics = async () => (await log.listTopics()).map((t) => t.name).filter((name) => name.startsWith('later.'))
+    // Topics are listed again only every ten minutes while busy: the new topic must be noticed by its creation.
+    const batches = await deliver({ log: watching, topics, topicRefreshMs: 600_000, done: (b) => b.length === 1 })
+    expect(batches).toEqual([[1]])
+  })
 })

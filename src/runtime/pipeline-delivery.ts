@@ -1,8 +1,9 @@
 /**
  * One pipeline's delivery loop: reads the pipeline's topics from its consumer group's committed offsets, hands
  * batches to the destination writer, and commits the offsets only after the writer resolved (at-least-once: a crash
- * between the two redelivers a batch the idempotent writer absorbs). Idle, it long-polls the log (`waitForAppend`)
- * and re-lists the source's topics every few seconds so new tables are picked up. Backpressure: at most two batches
+ * between the two redelivers a batch the idempotent writer absorbs). Idle, it long-polls the log (`waitForAppend`,
+ * and `waitForTopicChange` so a new table's topic is read from its first record); busy, it re-lists the source's
+ * topics every few seconds. Backpressure: at most two batches
  * are in memory — the one being applied and the next, read and decoded meanwhile; a small batch may linger for more
  * records when the destination asks for it (`lingerMs`).
  *
@@ -36,7 +37,9 @@ export interface DeliveryOptions {
   batchSize: number
   /** When a poll finds fewer than `batchSize` records, wait up to this long for more before writing (0: never). */
   lingerMs?: number
+  /** The pipeline's topics, by name: listed again every `topicRefreshMs` while busy, and on a topic change. */
   topics(): Promise<string[]>
+  topicRefreshMs?: number
   metrics: DeliveryMetrics
   logger: TaskLogger
   signal: AbortSignal
@@ -75,7 +78,7 @@ export async function runDelivery(o: DeliveryOptions): Promise<void> {
    */
   const nextPoll = (from: Map<string, number>): Promise<Polled> => {
     const polled = (async () => {
-      if (Date.now() - topicsAt >= TOPIC_REFRESH_MS) {
+      if (Date.now() - topicsAt >= (o.topicRefreshMs ?? TOPIC_REFRESH_MS)) {
         topics = await o.topics()
         topicsAt = Date.now()
       }
@@ -102,6 +105,7 @@ export async function runDelivery(o: DeliveryOptions): Promise<void> {
     if (polled.count === 0) {
       markRunning()
       await waitForData(o, topics, positions)
+      topicsAt = 0 // the wake may have been a new topic: list them again
       polling = nextPoll(positions)
       continue
     }
@@ -155,9 +159,9 @@ async function poll(o: DeliveryOptions, topics: string[], positions: Map<string,
   return polled
 }
 
-/** Resolves on the next append to any of the topics, after the refresh interval, or on abort. */
+/** Resolves on the next append to any of the topics, a topic's creation, after the refresh interval, or on abort. */
 function waitForData(o: DeliveryOptions, topics: string[], positions: Map<string, number>): Promise<void> {
-  return waitForAppends(o, topics, TOPIC_REFRESH_MS, positions)
+  return waitForAppends(o, topics, o.topicRefreshMs ?? TOPIC_REFRESH_MS, positions)
 }
 
 /**
@@ -171,6 +175,11 @@ async function waitForAppends(o: DeliveryOptions, topics: string[], timeoutMs: n
   const timer = setTimeout(() => wake.abort(), timeoutMs)
   try {
     const waits = topics.map((t) => o.log.waitForAppend(t, wake.signal).catch(() => undefined))
+    if (positions) {
+      waits.push(o.log.waitForTopicChange(wake.signal).catch(() => undefined))
+      // A topic created since the list was taken would not wake this wait.
+      if ((await o.topics()).join('\u0000') !== topics.join('\u0000')) return
+    }
     for (const topic of positions ? topics : []) {
       const partitions = await partitionsOf(o.log, topic)
       for (let p = 0; p < partitions; p++) {

@@ -4,6 +4,9 @@
  * listener when it settles, so idle pollers do not leak listeners.
  */
 
+/** The waiters' key for topic creations and deletions: no topic can be named so (topic names are Kafka's). */
+export const TOPIC_CHANGES = '\u0000topics'
+
 export class AppendWaiters {
   private readonly waiters = new Map<string, Set<() => void>>()
 

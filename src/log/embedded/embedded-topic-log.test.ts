@@ -253,6 +253,22 @@ describe.each(implementations)('%s', (kind, create) => {
       expect(resolved).toBe(true)
     })
 
+    it('resolves a topic-change waiter on a topic creation or deletion, not on appends', async () => {
+      await log.createTopic('a')
+      let changes = 0
+      const watch = () => log.waitForTopicChange(new AbortController().signal).then(() => void changes++)
+      let waiting = watch()
+      await log.append([rec('a', null, 'x')])
+      await new Promise((r) => setImmediate(r))
+      expect(changes).toBe(0)
+      await log.createTopic('b')
+      await waiting
+      waiting = watch()
+      await log.deleteTopic('b')
+      await waiting
+      expect(changes).toBe(2)
+    })
+
     it('resolves on abort, immediately when already aborted, and on close', async () => {
       await log.createTopic('a')
       const controller = new AbortController()

@@ -22,7 +22,7 @@ import type {
   TopicLog,
 } from '../topic-log.js'
 import { Appender } from './appender.js'
-import { AppendWaiters } from './append-waiters.js'
+import { AppendWaiters, TOPIC_CHANGES } from './append-waiters.js'
 import { Compactor } from './compaction.js'
 import { ConsumerGroups } from './consumer-groups.js'
 import { Reader } from './reader.js'
@@ -90,7 +90,9 @@ class EmbeddedTopicLog implements TopicLog {
 
   async createTopic(name: string, config?: Partial<TopicConfig>): Promise<TopicInfo> {
     this.assertOpen()
-    return this.registry.create(name, config)
+    const info = this.registry.create(name, config)
+    this.waiters.notify([TOPIC_CHANGES])
+    return info
   }
 
   async updateTopic(name: string, config: Partial<TopicConfig>): Promise<TopicInfo> {
@@ -101,7 +103,7 @@ class EmbeddedTopicLog implements TopicLog {
   async deleteTopic(name: string): Promise<void> {
     this.assertOpen()
     this.registry.delete(name)
-    this.waiters.notify([name])
+    this.waiters.notify([name, TOPIC_CHANGES])
     // Collect the records in the background, in small batches, rather than in this call.
     this.enforceRetention().catch((err: unknown) => this.logger?.error({ err }, 'topic log cleanup failed'))
   }
@@ -187,6 +189,11 @@ class EmbeddedTopicLog implements TopicLog {
   waitForAppend(topic: string, signal: AbortSignal): Promise<void> {
     if (this.closed) return Promise.resolve()
     return this.waiters.wait(topic, signal)
+  }
+
+  waitForTopicChange(signal: AbortSignal): Promise<void> {
+    if (this.closed) return Promise.resolve()
+    return this.waiters.wait(TOPIC_CHANGES, signal)
   }
 
   async close(): Promise<void> {

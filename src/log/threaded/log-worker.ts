@@ -5,6 +5,7 @@
  * retention pass (which yields between batches) never holds appends back.
  */
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads'
+import { TOPIC_CHANGES } from '../embedded/append-waiters.js'
 import { createEmbeddedTopicLog, type TopicLogLogger } from '../embedded/embedded-topic-log.js'
 import type { TopicLog } from '../topic-log.js'
 import type { CallMessage, WorkerMessage, WorkerOptions } from './protocol.js'
@@ -45,8 +46,10 @@ async function handle(log: TopicLog, call: CallMessage): Promise<void> {
     }
     const method = log[call.method] as (...args: unknown[]) => Promise<unknown>
     const value = await method.apply(log, call.args)
+    // Before the result: a waiter that starts once the call returned must not be woken by the call's own notice.
+    if (call.method === 'createTopic') post({ kind: 'appended', topics: [TOPIC_CHANGES] })
+    if (call.method === 'deleteTopic') post({ kind: 'appended', topics: [call.args[0] as string, TOPIC_CHANGES] })
     post({ kind: 'result', id: call.id, value })
-    if (call.method === 'deleteTopic') post({ kind: 'appended', topics: [call.args[0] as string] })
     if (call.method === 'close') port.close()
   } catch (error) {
     post({ kind: 'error', id: call.id, error: toWireError(error) })

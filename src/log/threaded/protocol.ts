@@ -5,7 +5,7 @@ import type { WireError } from './wire.js'
 
 export type WorkerOptions = Omit<EmbeddedTopicLogOptions, 'logger'> & { logging: boolean }
 
-/** Every TopicLog method but the two the client handles itself (waitForAppend, close). */
+/** Every TopicLog method but those the client handles itself (waitForAppend, waitForTopicChange, close). */
 export type CallMethod =
   | 'createTopic' | 'updateTopic' | 'deleteTopic' | 'getTopic' | 'listTopics'
   | 'append' | 'read' | 'offsets' | 'offsetForTimestamp' | 'stats'

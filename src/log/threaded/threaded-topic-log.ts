@@ -13,7 +13,7 @@ import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { Worker } from 'node:worker_threads'
-import { AppendWaiters } from '../embedded/append-waiters.js'
+import { AppendWaiters, TOPIC_CHANGES } from '../embedded/append-waiters.js'
 import type { EmbeddedTopicLogOptions, TopicLogLogger } from '../embedded/embedded-topic-log.js'
 import { LogClosedError } from '../log-errors.js'
 import type {
@@ -160,6 +160,11 @@ class ThreadedTopicLog implements TopicLog {
   waitForAppend(topic: string, signal: AbortSignal): Promise<void> {
     if (this.closing !== null) return Promise.resolve()
     return this.waiters.wait(topic, signal)
+  }
+
+  waitForTopicChange(signal: AbortSignal): Promise<void> {
+    if (this.closing !== null) return Promise.resolve()
+    return this.waiters.wait(TOPIC_CHANGES, signal)
   }
 
   close(): Promise<void> {
