@@ -11,7 +11,7 @@
  * those go to the destination's dead-letter topic with the error in Kafka Connect's `__connect.errors.*` headers and
  * delivery goes on. Any other error ends the loop; the task retries it with backoff from the committed offsets.
  */
-import { decodeRecord } from '../connectors/destinations/decode-record.js'
+import { RecordDecoder } from '../connectors/destinations/decode-record.js'
 import { type DestinationRecord, type DestinationWriter, RecordError, deadLetterTopic } from '../connectors/destinations/destination.js'
 import type { TaskLogger } from '../connectors/source.js'
 import type { AppendRecord, LogRecord, TopicLog } from '../log/topic-log.js'
@@ -48,6 +48,8 @@ export interface DeliveryOptions {
 }
 
 const TOPIC_REFRESH_MS = 2_000
+/** A batch is cut at this many bytes of keys and values, however many records `batchSize` allows. */
+const POLL_MAX_BYTES = 16 * 1024 * 1024
 
 interface Failure {
   raw: LogRecord
@@ -66,6 +68,7 @@ export async function runDelivery(o: DeliveryOptions): Promise<void> {
   let topics: string[] = []
   let topicsAt = 0
   let rotation = 0
+  const decoder = new RecordDecoder()
   // Running once the destination took a batch (or there is nothing to deliver): not merely once it was opened.
   const markRunning = () => {
     if (running) return
@@ -82,7 +85,7 @@ export async function runDelivery(o: DeliveryOptions): Promise<void> {
         topics = await o.topics()
         topicsAt = Date.now()
       }
-      return poll(o, topics, from, rotation++)
+      return poll(o, decoder, topics, from, rotation++)
     })()
     polled.catch(() => undefined)
     return polled
@@ -93,7 +96,7 @@ export async function runDelivery(o: DeliveryOptions): Promise<void> {
     const deadline = Date.now() + (o.lingerMs ?? 0)
     while (polled.count < o.batchSize && Date.now() < deadline && !o.signal.aborted) {
       await waitForAppends(o, topics, deadline - Date.now(), null)
-      polled = await poll(o, topics, positions, rotation - 1)
+      polled = await poll(o, decoder, topics, positions, rotation - 1)
     }
     return polled
   }
@@ -128,6 +131,8 @@ interface Polled {
   /** Records that are not Debezium change events: dead-lettered as they are. */
   undecodable: Failure[]
   count: number
+  /** Bytes of the records' keys and values. */
+  bytes: number
   consumed: Map<string, number>
 }
 
@@ -136,24 +141,30 @@ async function partitionsOf(log: TopicLog, topic: string): Promise<number> {
 }
 
 /** Up to `batchSize` records from the topics, starting at a rotating topic so a busy one cannot starve the rest. */
-async function poll(o: DeliveryOptions, topics: string[], positions: Map<string, number>, rotation: number): Promise<Polled> {
-  const polled: Polled = { items: [], undecodable: [], count: 0, consumed: new Map() }
+async function poll(o: DeliveryOptions, decoder: RecordDecoder, topics: string[], positions: Map<string, number>, rotation: number): Promise<Polled> {
+  const polled: Polled = { items: [], undecodable: [], count: 0, bytes: 0, consumed: new Map() }
   for (let i = 0; i < topics.length && polled.count < o.batchSize; i++) {
     const topic = topics[(i + rotation) % topics.length]
     const partitions = await partitionsOf(o.log, topic)
     for (let p = 0; p < partitions && polled.count < o.batchSize; p++) {
-      const from = positions.get(key(topic, p)) ?? 0
-      const records = await o.log.read(topic, p, from, { maxRecords: o.batchSize - polled.count })
-      if (records.length === 0) continue
-      for (const raw of records) {
-        try {
-          polled.items.push({ raw, decoded: decodeRecord(raw) })
-        } catch (err) {
-          polled.undecodable.push({ raw, error: err as Error })
+      let from = positions.get(key(topic, p)) ?? 0
+      // A read stops at the log's byte limit: read on until the batch is full, the partition has no more, or the
+      // batch holds POLL_MAX_BYTES (the bound on a batch's memory whatever `batchSize` and the record sizes).
+      while (polled.count < o.batchSize && polled.bytes < POLL_MAX_BYTES) {
+        const records = await o.log.read(topic, p, from, { maxRecords: o.batchSize - polled.count })
+        if (records.length === 0) break
+        for (const raw of records) {
+          try {
+            polled.items.push({ raw, decoded: decoder.decode(raw) })
+          } catch (err) {
+            polled.undecodable.push({ raw, error: err as Error })
+          }
         }
+        polled.count += records.length
+        for (const raw of records) polled.bytes += (raw.key?.length ?? 0) + (raw.value?.length ?? 0)
+        from = records[records.length - 1].offset + 1
+        polled.consumed.set(key(topic, p), from)
       }
-      polled.count += records.length
-      polled.consumed.set(key(topic, p), records[records.length - 1].offset + 1)
     }
   }
   return polled

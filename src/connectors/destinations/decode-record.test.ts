@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { LogRecord } from '../../log/topic-log.js'
-import { decodeRecord } from './decode-record.js'
+import { mulberry32 } from '../../../test/harness/seeded-random.js'
+import { RecordDecoder, decodeRecord } from './decode-record.js'
 import { ExactInteger } from './destination.js'
 
 const record = (key: string | null, value: string | null): LogRecord => ({
@@ -37,5 +38,45 @@ describe('decodeRecord', () => {
     expect(wrapped.valueSchema).toEqual({ type: 'struct' })
     expect(() => decodeRecord(record('{"id":1}', '{"op":"x"}'))).toThrow('not a Debezium change event')
     expect(() => decodeRecord(record('{"id":1}', 'not json'))).toThrow('not JSON')
+  })
+})
+
+describe('RecordDecoder', () => {
+  const envelope = (after: string, tail = `,"source":${source},"transaction":null,"op":"r","ts_ms":5}`) => `{"before":null,"after":${after}${tail}`
+
+  /** decodeRecord's result or error message, to compare the two paths. */
+  const outcome = (decode: () => unknown) => {
+    try {
+      return { value: decode() }
+    } catch (err) {
+      return { error: `${(err as Error).name}: ${(err as Error).message}` }
+    }
+  }
+
+  it('decodes a stream of records exactly as decodeRecord does, envelopes shared or not', () => {
+    const random = mulberry32(7)
+    const afters = [
+      '{"id":1,"name":"a"}', '{"id":2,"source":{"op":"d"},"s":"} \\" {"}', '{"id":3,"big":9007199254740993}', '{"id":4,"n":[1,{"a":"]"}]}',
+      '{"id":5,"bad":}', '{"id":6', '{"id":7}x', '{}', '{"id":8,"t":"tab\\tquote\\"brace}"}',
+    ]
+    const tails = [undefined, `,"source":${source},"transaction":null,"op":"c","ts_ms":6}`, `,"source":${source},"op":"x"}`, ',"op":"r"}garbage', `,"source":{"ts_ms":2},"op":"r"}`]
+    const decoder = new RecordDecoder()
+    for (let i = 0; i < 3000; i++) {
+      const after = afters[Math.floor(random() * afters.length)]
+      const roll = random()
+      const value = roll < 0.05 ? `{"schema":null,"payload":${envelope('{"id":9}')}}` : roll < 0.1 ? `{"before":{"id":1},"after":${after},"source":${source},"op":"u"}` :
+        envelope(after, tails[Math.floor(random() * tails.length)])
+      const input = record(random() < 0.02 ? '[1]' : '{"id":1}', value)
+      expect(outcome(() => decoder.decode(input)), value).toEqual(outcome(() => decodeRecord(input)))
+    }
+  })
+
+  it('parses only the after image when the rest equals the last fully decoded event, sharing its source', () => {
+    const decoder = new RecordDecoder()
+    const first = decoder.decode(record('{"id":1}', envelope('{"id":1}')))
+    const second = decoder.decode(record('{"id":2}', envelope('{"id":2,"x":"y"}')))
+    expect(second.value?.after).toEqual({ id: 2, x: 'y' })
+    expect(second.value?.source).toBe(first.value?.source)
+    expect(first.value?.after).toEqual({ id: 1 })
   })
 })

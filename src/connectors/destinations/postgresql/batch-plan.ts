@@ -65,10 +65,21 @@ interface Latest {
 /** The upsert rows, placeholders removed, grouped by the set of columns they carry. */
 function upsertGroups(latest: Latest[]): Array<{ rows: Array<Record<string, unknown>>; records: DestinationRecord[] }> {
   const groups = new Map<string, { rows: Array<Record<string, unknown>>; records: DestinationRecord[] }>()
+  let lastColumns: string[] = []
+  let lastSignature = ''
   for (const { record: r, row: full } of latest) {
-    const row: Record<string, unknown> = {}
-    for (const [k, v] of Object.entries(full)) if (!isUnavailable(v)) row[k] = v
-    const signature = Object.keys(row).join('\u0000')
+    let row = full
+    let columns = Object.keys(full)
+    if (columns.some((c) => isUnavailable(full[c]))) {
+      row = {}
+      for (const c of columns) if (!isUnavailable(full[c])) row[c] = full[c]
+      columns = Object.keys(row)
+    }
+    // Rows of a batch usually carry the same columns: the signature is joined only when they differ.
+    const same = columns.length === lastColumns.length && columns.every((c, i) => c === lastColumns[i])
+    const signature = same ? lastSignature : columns.join('\u0000')
+    lastColumns = columns
+    lastSignature = signature
     let group = groups.get(signature)
     if (!group) groups.set(signature, (group = { rows: [], records: [] }))
     group.rows.push(row)
@@ -87,6 +98,21 @@ function appendRow(record: DestinationRecord): Record<string, unknown> {
     __partition: record.partition,
     __offset: record.offset,
   }
+}
+
+/** A key's identity within a batch: one number or string is common and cheap; anything else goes through JSON. */
+function keyId(columns: string[], key: Record<string, unknown>): string {
+  if (columns.length === 1) {
+    const value = key[columns[0]]
+    if (typeof value === 'number') return `n${value}`
+    if (typeof value === 'string') return `s${value}`
+  }
+  return `j${JSON.stringify(columns.map((c) => key[c]))}`
+}
+
+/** The after image with the key's values: the image itself (never modified) when it holds them already. */
+function rowWithKey(after: Record<string, unknown>, key: Record<string, unknown>, columns: string[]): Record<string, unknown> {
+  return columns.every((c) => after[c] === key[c]) ? after : { ...after, ...key }
 }
 
 interface Pending {
@@ -127,13 +153,16 @@ export function planBatch(records: readonly DestinationRecord[], mode: 'upsert' 
       pending.set(table, p)
     }
     if (keyed) {
-      const id = JSON.stringify(p.keyColumns.map((c) => record.key![c]))
+      const id = keyId(p.keyColumns, record.key!)
       const before = p.latest.get(id)
       let row: Record<string, unknown> = { ...record.key }
       if (value.op !== 'd') {
-        row = { ...value.after, ...record.key }
+        row = rowWithKey(value.after!, record.key!, p.keyColumns)
         // An unchanged TOASTed value an earlier event of this batch carried must survive the collapse.
-        if (before && before.record.value!.op !== 'd') for (const [k, v] of Object.entries(row)) if (isUnavailable(v) && k in before.row) row[k] = before.row[k]
+        if (before && before.record.value!.op !== 'd' && Object.values(row).some(isUnavailable)) {
+          row = { ...row }
+          for (const [k, v] of Object.entries(row)) if (isUnavailable(v) && k in before.row) row[k] = before.row[k]
+        }
       }
       p.latest.set(id, { record, row })
     }
