@@ -102,27 +102,38 @@ export async function runDelivery(o: DeliveryOptions): Promise<void> {
   }
 
   let polling = nextPoll(positions)
-  while (!o.signal.aborted) {
-    let polled = await polling
-    if (polled.count > 0 && polled.count < o.batchSize && (o.lingerMs ?? 0) > 0) polled = await linger(polled)
-    if (polled.count === 0) {
+  // A batch's offsets are committed while the next batch is applied; commits stay in order, and one that failed
+  // ends the loop when the next is due (at-least-once either way: a lost commit only redelivers).
+  let committing: Promise<void> = Promise.resolve()
+  try {
+    while (!o.signal.aborted) {
+      let polled = await polling
+      if (polled.count > 0 && polled.count < o.batchSize && (o.lingerMs ?? 0) > 0) polled = await linger(polled)
+      if (polled.count === 0) {
+        await committing
+        markRunning()
+        await waitForData(o, topics, positions)
+        topicsAt = 0 // the wake may have been a new topic: list them again
+        polling = nextPoll(positions)
+        continue
+      }
+      // Read and decode the next batch while the destination applies this one.
+      const ahead = new Map(positions)
+      for (const [k, offset] of polled.consumed) ahead.set(k, offset)
+      polling = nextPoll(ahead)
+      await deliver(o, polled)
+      await committing
+      committing = o.log.commitOffsets(o.group, [...polled.consumed].map(([k, offset]) => {
+        const [topic, partition] = k.split('\u0000')
+        return { topic, partition: Number(partition), offset }
+      }))
+      positions = ahead
       markRunning()
-      await waitForData(o, topics, positions)
-      topicsAt = 0 // the wake may have been a new topic: list them again
-      polling = nextPoll(positions)
-      continue
     }
-    // Read and decode the next batch while the destination applies this one.
-    const ahead = new Map(positions)
-    for (const [k, offset] of polled.consumed) ahead.set(k, offset)
-    polling = nextPoll(ahead)
-    await deliver(o, polled)
-    await o.log.commitOffsets(o.group, [...polled.consumed].map(([k, offset]) => {
-      const [topic, partition] = k.split('\u0000')
-      return { topic, partition: Number(partition), offset }
-    }))
-    positions = ahead
-    markRunning()
+    await committing
+  } finally {
+    // Ended by an error: the last commit still lands before the task starts over from the committed offsets.
+    await committing.catch(() => undefined)
   }
 }
 
