@@ -31,7 +31,8 @@
  * child with `node --cpu-prof --cpu-prof-dir=<tmp>`, so its profile covers the child's whole life (start-up, both
  * snapshots, the stop test, shutdown), not only the one-thread snapshot; after the child exits the bench prints the
  * top self-time functions of its main-thread profile and saves it as bench/results/snapshot.cpuprofile (worker
- * threads write their own profiles, which are only listed).
+ * threads write their own profiles, which are only listed; with SLUICE_KEEP_PROFILES=<dir> every profile is copied
+ * there, to compare the threads' timelines).
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
@@ -394,6 +395,7 @@ try {
       console.log(`    CPU profile of the Sluice process, ${main.main ? 'main thread' : 'largest profile'}, whole run (self time; saved as bench/results/snapshot.cpuprofile):\n` +
         `${hotSpots(profile, 25).map((l) => `      ${l}`).join('\n')}`)
       if (files.length > 1) console.log(`    other profiles (worker threads): ${files.slice(1).map((f) => `${f.file} (${mb(f.bytes)} MB)`).join(', ')}`)
+      if (process.env.SLUICE_KEEP_PROFILES) for (const f of files) await copyFile(join(profileDir, f.file), join(process.env.SLUICE_KEEP_PROFILES, f.file))
     }
   }
 
