@@ -1,11 +1,12 @@
 /**
  * Chooses PostgreSQL column types for new target columns: from the envelope's Connect schema when the source wrote
- * one, otherwise from the JSON values seen (numbers become numeric, which takes integers and decimals alike).
- * Values keep Debezium's JSON representation (temporal values as epoch numbers, decimals as strings or base64), so a
- * replay of the topic writes the same values again.
+ * one (Debezium's logical types as native columns, logical-types.ts), otherwise from the JSON values seen (numbers
+ * become numeric, which takes integers and decimals alike; temporal values stay epoch numbers and decimals base64 or
+ * strings, since without a schema nothing says what they are).
  */
 
 import { ExactInteger } from '../destination.js'
+import { type FieldSchema, nativeColumnType } from './logical-types.js'
 
 const CONNECT_TYPES: Record<string, string> = {
   int8: 'smallint',
@@ -22,21 +23,20 @@ const CONNECT_TYPES: Record<string, string> = {
   struct: 'jsonb',
 }
 
-interface FieldSchema {
-  field?: string
-  type?: string
-  name?: string
-  fields?: FieldSchema[]
-}
 
-/** Column → type from an envelope schema's `after` (or `before`) struct; empty when there is no schema. */
-export function typesFromSchema(valueSchema: unknown): Map<string, string> {
-  const out = new Map<string, string>()
+/** The fields of an envelope schema's `after` (or `before`) struct; empty when there is no schema. */
+export function rowFields(valueSchema: unknown): FieldSchema[] {
   const envelope = valueSchema as FieldSchema | null
   const row = envelope?.fields?.find((f) => f.field === 'after') ?? envelope?.fields?.find((f) => f.field === 'before')
-  for (const field of row?.fields ?? []) {
+  return row?.fields ?? []
+}
+
+/** Column → type from an envelope schema (native types for Debezium's logical types, see logical-types.ts). */
+export function typesFromSchema(valueSchema: unknown): Map<string, string> {
+  const out = new Map<string, string>()
+  for (const field of rowFields(valueSchema)) {
     if (!field.field || !field.type) continue
-    out.set(field.field, field.name === 'io.debezium.data.Json' ? 'jsonb' : (CONNECT_TYPES[field.type] ?? 'text'))
+    out.set(field.field, nativeColumnType(field) ?? CONNECT_TYPES[field.type] ?? 'text')
   }
   return out
 }

@@ -21,7 +21,8 @@ import { pipeline } from 'node:stream/promises'
 import type pg from 'pg'
 import { from as copyFrom } from 'pg-copy-streams'
 import { APPEND_COLUMNS, type Step } from './batch-plan.js'
-import { chooseTypes, quoteIdent } from './column-types.js'
+import { chooseTypes, quoteIdent, rowFields } from './column-types.js'
+import { valueConverter } from './logical-types.js'
 import { copyRows } from './copy-rows.js'
 import type { PostgresqlDestinationConfig } from './postgresql-config.js'
 import { classifyPgError } from './postgresql-errors.js'
@@ -31,6 +32,8 @@ export type SqlClient = Pick<pg.ClientBase, 'query'>
 
 interface TableShape {
   columns: Set<string>
+  /** Column → its type as the catalog names it (`format_type`: `timestamp without time zone`, `jsonb`…). */
+  types: Map<string, string>
   /** Columns of type json or jsonb, and which. */
   json: Map<string, 'json' | 'jsonb'>
   /** The column sets of the table's unique indexes (plain, not partial), each sorted and joined by NUL. */
@@ -50,8 +53,7 @@ export function createPostgresqlWriter(config: PostgresqlDestinationConfig) {
 
   async function loadShape(client: SqlClient, table: string): Promise<TableShape | undefined> {
     const { rows } = await client.query(
-      `SELECT a.attname AS name, CASE a.atttypid WHEN 'json'::regtype THEN 'json' WHEN 'jsonb'::regtype THEN 'jsonb' END AS json
-         FROM pg_attribute a
+      `SELECT a.attname AS name, format_type(a.atttypid, NULL) AS type FROM pg_attribute a
         WHERE a.attrelid = to_regclass(format('%I.%I', $1::text, $2::text)) AND a.attnum > 0 AND NOT a.attisdropped`,
       [config.schema, table],
     )
@@ -66,7 +68,8 @@ export function createPostgresqlWriter(config: PostgresqlDestinationConfig) {
     )
     return {
       columns: new Set(rows.map((r) => String(r.name))),
-      json: new Map(rows.filter((r) => r.json !== null).map((r) => [String(r.name), r.json as 'json' | 'jsonb'])),
+      types: new Map(rows.map((r) => [String(r.name), String(r.type)])),
+      json: new Map(rows.filter((r) => r.type === 'json' || r.type === 'jsonb').map((r) => [String(r.name), r.type as 'json' | 'jsonb'])),
       uniqueKeys: new Set(indexes.map((r) => [...(r.columns as string[])].sort().join('\u0000'))),
     }
   }
@@ -136,9 +139,26 @@ export function createPostgresqlWriter(config: PostgresqlDestinationConfig) {
     return keyColumns.map((c) => `t.${quoteIdent(c)} = ${valueOf(shape, c)}`).join(' AND ')
   }
 
-  /** The rows and columns a step writes, as the regular statement and the bulk path both write them. */
-  function rowsOf(step: Step & { kind: 'upsert' | 'append' }, shape: TableShape): { rows: Array<Record<string, unknown>>; cols: string[] } {
-    const rows = step.kind === 'upsert' && config.deleteMode === 'soft' ? step.rows.map((r) => ({ ...r, __deleted: false })) : step.rows
+  /**
+   * The rows a step writes, as the regular statement and the bulk path both write them: Debezium's logical types
+   * turned into what a native column reads (logical-types.ts; the schema of the step's first event serves the step).
+   */
+  function rowsOf(step: Step & { kind: 'upsert' | 'append' | 'delete' }, shape: TableShape): { rows: Array<Record<string, unknown>>; cols: string[] } {
+    const converters: Array<[string, (value: unknown) => unknown]> = []
+    for (const field of rowFields(step.records.find((r) => r.valueSchema)?.valueSchema)) {
+      const type = field.field === undefined ? undefined : shape.types.get(field.field)
+      const convert = type === undefined ? null : valueConverter(field, type)
+      if (convert) converters.push([field.field as string, convert])
+    }
+    const soft = step.kind === 'upsert' && config.deleteMode === 'soft'
+    let rows = step.rows
+    if (converters.length > 0 || soft) {
+      rows = rows.map((row) => {
+        const out: Record<string, unknown> = soft ? { ...row, __deleted: false } : { ...row }
+        for (const [column, convert] of converters) if (column in out) out[column] = convert(out[column])
+        return out
+      })
+    }
     return { rows, cols: columnsOf(shape, rows) }
   }
 
@@ -155,7 +175,7 @@ export function createPostgresqlWriter(config: PostgresqlDestinationConfig) {
         return
       }
       case 'delete': {
-        const rows = JSON.stringify(step.rows)
+        const rows = JSON.stringify(rowsOf(step, shape).rows)
         if (config.deleteMode === 'soft') {
           await client.query(`UPDATE ${q(step.table)} AS t SET "__deleted" = true FROM ${source} WHERE ${keyMatch(shape, step.keyColumns)}`, [rows])
         } else {
