@@ -65,6 +65,7 @@ describe('RecordDecoder', () => {
       const after = afters[Math.floor(random() * afters.length)]
       const roll = random()
       const value = roll < 0.05 ? `{"schema":null,"payload":${envelope('{"id":9}')}}` : roll < 0.1 ? `{"before":{"id":1},"after":${after},"source":${source},"op":"u"}` :
+        roll < 0.3 ? `{"schema":{"type":"struct","name":"x.Envelope"},"payload":${envelope(after, tails[Math.floor(random() * tails.length)])}}` :
         envelope(after, tails[Math.floor(random() * tails.length)])
       const input = record(random() < 0.02 ? '[1]' : '{"id":1}', value)
       expect(outcome(() => decoder.decode(input)), value).toEqual(outcome(() => decodeRecord(input)))
@@ -78,5 +79,18 @@ describe('RecordDecoder', () => {
     expect(second.value?.after).toEqual({ id: 2, x: 'y' })
     expect(second.value?.source).toBe(first.value?.source)
     expect(first.value?.after).toEqual({ id: 1 })
+    // With a schema wrapper too: the schema is parsed once and shared.
+    const wrapped = (after: string) => `{"schema":{"type":"struct","fields":[{"field":"after"}]},"payload":${envelope(after)}}`
+    const third = decoder.decode(record('{"id":3}', wrapped('{"id":3}')))
+    const fourth = decoder.decode(record('{"id":4}', wrapped('{"id":4}')))
+    expect(fourth.value?.after).toEqual({ id: 4 })
+    expect(fourth.valueSchema).toBe(third.valueSchema)
+    expect(fourth.value?.source).toBe(third.value?.source)
+    // Streamed events differ in their source block, but their schema is parsed once too.
+    const streamed = (id: number) => `{"schema":{"type":"struct","fields":[{"field":"after"}]},"payload":{"before":null,"after":{"id":${id}},"source":{"lsn":${id}},"op":"c"}}`
+    const fifth = decoder.decode(record('{"id":5}', streamed(5)))
+    const sixth = decoder.decode(record('{"id":6}', streamed(6)))
+    expect(sixth.value).toEqual({ before: null, after: { id: 6 }, source: { lsn: 6 }, op: 'c' })
+    expect(sixth.valueSchema).toBe(fifth.valueSchema)
   })
 })
