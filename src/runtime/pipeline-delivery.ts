@@ -3,9 +3,9 @@
  * batches to the destination writer, and commits the offsets only after the writer resolved (at-least-once: a crash
  * between the two redelivers a batch the idempotent writer absorbs). Idle, it long-polls the log (`waitForAppend`,
  * and `waitForTopicChange` so a new table's topic is read from its first record); busy, it re-lists the source's
- * topics every few seconds. Backpressure: at most two batches
- * are in memory — the one being applied and the next, read and decoded meanwhile; a small batch may linger for more
- * records when the destination asks for it (`lingerMs`).
+ * topics every few seconds. Backpressure: at most two batches are in memory — the one being applied and the next,
+ * read and decoded meanwhile, each of at most `batchSize` records and POLL_MAX_BYTES; a small batch may linger for
+ * more records when the destination asks for it (`lingerMs`).
  *
  * A batch the destination rejects for its content (RecordError) is bisected until the poisoned records are found;
  * those go to the destination's dead-letter topic with the error in Kafka Connect's `__connect.errors.*` headers and

@@ -60,13 +60,23 @@ describe('RecordDecoder', () => {
       '{"id":5,"bad":}', '{"id":6', '{"id":7}x', '{}', '{"id":8,"t":"tab\\tquote\\"brace}"}',
     ]
     const tails = [undefined, `,"source":${source},"transaction":null,"op":"c","ts_ms":6}`, `,"source":${source},"op":"x"}`, ',"op":"r"}garbage', `,"source":{"ts_ms":2},"op":"r"}`]
+    // Two of the same length, so only their bytes tell them apart.
+    const schemas = ['{"type":"struct","name":"x.Envelope"}', '{"type":"struct","name":"z.Envelope"}', '{"type":"struct","name":"y.Envelope","fields":[{"field":"after"}]}']
+    const pick = <T>(items: T[]): T => items[Math.floor(random() * items.length)]
     const decoder = new RecordDecoder()
+    // Runs of a few events of one kind and tail, as a topic holds them; schemas and after images vary within a run.
+    let roll = 0
+    let tail: string | undefined
+    let runLeft = 0
     for (let i = 0; i < 3000; i++) {
-      const after = afters[Math.floor(random() * afters.length)]
-      const roll = random()
+      if (runLeft-- <= 0) {
+        roll = random()
+        tail = pick(tails)
+        runLeft = Math.floor(random() * 5)
+      }
+      const after = pick(afters)
       const value = roll < 0.05 ? `{"schema":null,"payload":${envelope('{"id":9}')}}` : roll < 0.1 ? `{"before":{"id":1},"after":${after},"source":${source},"op":"u"}` :
-        roll < 0.3 ? `{"schema":{"type":"struct","name":"x.Envelope"},"payload":${envelope(after, tails[Math.floor(random() * tails.length)])}}` :
-        envelope(after, tails[Math.floor(random() * tails.length)])
+        roll < 0.4 ? `{"schema":${pick(schemas)},"payload":${envelope(after, tail)}}` : envelope(after, tail)
       const input = record(random() < 0.02 ? '[1]' : '{"id":1}', value)
       expect(outcome(() => decoder.decode(input)), value).toEqual(outcome(() => decodeRecord(input)))
     }

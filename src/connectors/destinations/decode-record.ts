@@ -75,16 +75,22 @@ function changeRecord(record: LogRecord, key: Record<string, unknown> | null, pa
   return { topic: record.topic, partition: record.partition, offset: record.offset, key, value: envelope, valueSchema }
 }
 
-/** What precedes the after image of an event with no before image: unwrapped, or as the payload of a schema wrapper. */
+/** What precedes the after image of an event with no before image. */
 const NO_BEFORE_HEAD = Buffer.from('{"before":null,"after":')
-const WRAPPED_NO_BEFORE = Buffer.from('"payload":{"before":null,"after":')
 /** How a value with its schema starts, and what follows the schema. */
 const SCHEMA_HEAD = Buffer.from('{"schema":')
 const PAYLOAD_KEY = Buffer.from(',"payload":')
-const CLOSE_BRACE = 0x7d
 const QUOTE = 0x22
 const BACKSLASH = 0x5c
 const OPEN_BRACE = 0x7b
+const CLOSE_BRACE = 0x7d
+const OPEN_BRACKET = 0x5b
+const CLOSE_BRACKET = 0x5d
+
+/** Whether `bytes` holds `expected` at `at`. */
+function bytesAt(bytes: Buffer, at: number, expected: Buffer): boolean {
+  return at >= 0 && bytes.length - at >= expected.length && bytes.compare(expected, 0, expected.length, at, at + expected.length) === 0
+}
 
 /**
  * The end of the JSON object or array starting at `start` (past its closing bracket), or -1. Brackets are counted
@@ -100,9 +106,9 @@ function compositeEnd(bytes: Buffer, start: number): number {
       else if (b === QUOTE) inString = false
     } else if (b === QUOTE) {
       inString = true
-    } else if (b === OPEN_BRACE || b === 0x5b) {
+    } else if (b === OPEN_BRACE || b === OPEN_BRACKET) {
       depth++
-    } else if ((b === 0x7d || b === 0x5d) && --depth === 0) {
+    } else if ((b === CLOSE_BRACE || b === CLOSE_BRACKET) && --depth === 0) {
       return i + 1
     }
   }
@@ -110,17 +116,17 @@ function compositeEnd(bytes: Buffer, start: number): number {
 }
 
 /**
- * decodeRecord for a stream of records, parsing less where consecutive events share their envelope: the snapshot
- * reads of a table in the same millisecond differ only in their after image, and the envelope around it (source
- * block, op, timestamps, and the schema when events carry one) is most of an event's bytes. A snapshot read decoded in
- * full is remembered as head + after image + tail; a value made of the same head, an object, and the same tail then
- * has only its object parsed. That is exact: head and tail were valid around an after image in that event, so the
- * value is valid JSON exactly when the object is, and decodes to that event's envelope with this after image.
- * Anything else (or an after image holding an integer beyond 2^53) takes decodeRecord.
- *
- * Events that carry their schema (`{"schema":…,"payload":…}`) repeat it too, every event of a table the same bytes
- * and most of the event: when a value starts with the schema bytes of the last one decoded in full, only its payload
- * is parsed, and the schema is shared. Exact for the same reason.
+ * decodeRecord for a stream of records, parsing less of what consecutive events repeat. Both shortcuts are exact: the
+ * repeated bytes were valid JSON, in the same place, in an event decoded in full, so a value made of them and a new
+ * part is valid exactly when the new part parses, and decodes to that event's pieces with the new part. (Splits are
+ * found by counting brackets in values known to be valid JSON, so they are where the parser found those pieces.)
+ * - Snapshot reads of a table in the same millisecond differ only in their after image; the envelope around it
+ *   (source block, op, timestamps, and the schema when events carry one) is most of an event's bytes. A value made of
+ *   the last fully decoded read's bytes before its after image, an object, and its bytes after it has only its
+ *   object parsed.
+ * - Events that carry their schema (`{"schema":…,"payload":…}`) repeat it in every event of a table: a value that
+ *   starts with the last fully decoded one's bytes up to its payload has only its payload parsed, the schema shared.
+ * Anything else, or a row holding an integer beyond 2^53 (parsed the exact way), takes decodeRecord.
  */
 export class RecordDecoder {
   /** The remembered snapshot read: the bytes before and after its after image, its envelope and schema. */
@@ -147,55 +153,27 @@ export class RecordDecoder {
     }
     const decoded = decodeRecord(record)
     this.remember(value, decoded)
-    this.rememberSchema(value, decoded)
     return decoded
   }
 
-  /** The record decoded parsing only its payload, when its schema bytes are the remembered ones; else null. */
-  private samePayloadSchema(record: LogRecord, value: Buffer): DestinationRecord | null {
-    const head = this.schemaHead as Buffer
-    if (value.length <= head.length || value[value.length - 1] !== CLOSE_BRACE) return null
-    if (value.compare(head, 0, head.length, 0, head.length) !== 0) return null
-    let payload: unknown
-    try {
-      payload = JSON.parse(value.toString('utf8', head.length, value.length - 1))
-    } catch {
-      return null // decodeRecord reports it
-    }
-    if (rowsMayHaveLostDigits(payload)) return null
-    return changeRecord(record, decodeKey(record), payload, this.schema)
-  }
-
-  /** Keeps a schema-carrying value's bytes up to its payload, or forgets the last ones. */
-  private rememberSchema(value: Buffer | null, decoded: DestinationRecord): void {
-    this.schemaHead = null
-    if (value === null || decoded.valueSchema === null || value.compare(SCHEMA_HEAD, 0, SCHEMA_HEAD.length, 0, Math.min(SCHEMA_HEAD.length, value.length)) !== 0) return
-    // The value was valid JSON: the object after `{"schema":` is the schema, and `,"payload":` must follow it.
-    const schemaEnd = value[SCHEMA_HEAD.length] === OPEN_BRACE ? compositeEnd(value, SCHEMA_HEAD.length) : -1
-    const payloadAt = schemaEnd + PAYLOAD_KEY.length
-    if (schemaEnd < 0 || value.compare(PAYLOAD_KEY, 0, PAYLOAD_KEY.length, schemaEnd, payloadAt) !== 0 || holdsExactIntegers(decoded.value?.after)) return
-    this.schemaHead = Buffer.from(value.subarray(0, payloadAt))
-    this.schema = decoded.valueSchema
-  }
-
-  /** Keeps a snapshot read's head and tail (see above), or forgets the last one. */
+  /** Keeps what a fully decoded value offers the shortcuts (see above); forgets the last one's. */
   private remember(value: Buffer | null, decoded: DestinationRecord): void {
     this.head = null
-    // An envelope parsed the exact way (its after image held an int64 beyond 2^53) is not the one JSON.parse gives.
-    if (value === null || decoded.value?.op !== 'r' || holdsExactIntegers(decoded.value.after)) return
-    let afterStart: number
-    if (decoded.valueSchema === null) {
-      if (value.compare(NO_BEFORE_HEAD, 0, NO_BEFORE_HEAD.length, 0, Math.min(NO_BEFORE_HEAD.length, value.length)) !== 0) return
-      afterStart = NO_BEFORE_HEAD.length
-    } else {
-      const at = value.indexOf(WRAPPED_NO_BEFORE)
-      if (at < 0) return
-      afterStart = at + WRAPPED_NO_BEFORE.length
+    this.schemaHead = null
+    if (value === null || decoded.value === null) return
+    let payloadAt = 0
+    if (decoded.valueSchema !== null) {
+      const schemaEnd = bytesAt(value, 0, SCHEMA_HEAD) && value[SCHEMA_HEAD.length] === OPEN_BRACE ? compositeEnd(value, SCHEMA_HEAD.length) : -1
+      if (schemaEnd < 0 || !bytesAt(value, schemaEnd, PAYLOAD_KEY)) return
+      payloadAt = schemaEnd + PAYLOAD_KEY.length
+      this.schemaHead = Buffer.from(value.subarray(0, payloadAt))
+      this.schema = decoded.valueSchema
     }
-    if (value[afterStart] !== OPEN_BRACE) return
-    const afterEnd = compositeEnd(value, afterStart)
-    // The split must be where the after image really is: its bytes parse to the decoded after image.
-    if (afterEnd < 0 || JSON.stringify(JSON.parse(value.toString('utf8', afterStart, afterEnd))) !== JSON.stringify(decoded.value.after)) return
+    // A read whose after image held an int64 beyond 2^53 was parsed the exact way: its envelope is not JSON.parse's.
+    if (decoded.value.op !== 'r' || holdsExactIntegers(decoded.value.after) || !bytesAt(value, payloadAt, NO_BEFORE_HEAD)) return
+    const afterStart = payloadAt + NO_BEFORE_HEAD.length
+    const afterEnd = value[afterStart] === OPEN_BRACE ? compositeEnd(value, afterStart) : -1
+    if (afterEnd < 0) return
     this.head = Buffer.from(value.subarray(0, afterStart))
     this.tail = Buffer.from(value.subarray(afterEnd))
     this.envelope = decoded.value
@@ -206,16 +184,28 @@ export class RecordDecoder {
   private sameEnvelopeAfter(value: Buffer): Record<string, unknown> | null {
     const head = this.head as Buffer
     const tail = this.tail as Buffer
-    if (value.length <= head.length + tail.length || value[head.length] !== OPEN_BRACE) return null
-    if (value.compare(head, 0, head.length, 0, head.length) !== 0) return null
+    if (value[head.length] !== OPEN_BRACE || !bytesAt(value, 0, head)) return null
     const afterEnd = compositeEnd(value, head.length)
-    if (afterEnd < 0 || value.length - afterEnd !== tail.length || value.compare(tail, 0, tail.length, afterEnd) !== 0) return null
-    let after: unknown
-    try {
-      after = JSON.parse(value.toString('utf8', head.length, afterEnd))
-    } catch {
-      return null // decodeRecord reports it
-    }
-    return mayHaveLostDigits(after) ? null : (after as Record<string, unknown>)
+    if (afterEnd < 0 || value.length - afterEnd !== tail.length || !bytesAt(value, afterEnd, tail)) return null
+    const after = parseOrUndefined(value, head.length, afterEnd)
+    return after === undefined || mayHaveLostDigits(after) ? null : (after as Record<string, unknown>)
+  }
+
+  /** The record decoded parsing only its payload, when its schema bytes are the remembered ones; else null. */
+  private samePayloadSchema(record: LogRecord, value: Buffer): DestinationRecord | null {
+    const head = this.schemaHead as Buffer
+    if (value[value.length - 1] !== CLOSE_BRACE || value.length <= head.length || !bytesAt(value, 0, head)) return null
+    const payload = parseOrUndefined(value, head.length, value.length - 1)
+    if (payload === undefined || rowsMayHaveLostDigits(payload)) return null
+    return changeRecord(record, decodeKey(record), payload, this.schema)
+  }
+}
+
+/** JSON.parse of `bytes[start, end)`, or undefined where it is not JSON (decodeRecord then reports the record). */
+function parseOrUndefined(bytes: Buffer, start: number, end: number): unknown {
+  try {
+    return JSON.parse(bytes.toString('utf8', start, end))
+  } catch {
+    return undefined
   }
 }
