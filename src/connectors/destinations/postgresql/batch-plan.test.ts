@@ -26,6 +26,16 @@ describe('planBatch', () => {
     ])
   })
 
+  it("writes the key's values over the after image's, without touching the event", () => {
+    const same = record('a', 'c', { id: 1, v: 1 })
+    const differs = record('a', 'c', { id: 2, v: 2 }, { id: 2, extra: 'k' })
+    const steps = planBatch([same, differs], 'upsert')
+    expect(steps.map((s) => (s.kind === 'truncate' ? null : s.rows))).toEqual([[{ id: 1, v: 1 }], [{ id: 2, v: 2, extra: 'k' }]])
+    // The row is the event's own after image only where nothing had to change; the event keeps its values.
+    expect(steps[0].kind === 'upsert' && steps[0].rows[0]).toBe(same.value?.after)
+    expect(differs.value?.after).toEqual({ id: 2, v: 2 })
+  })
+
   it('skips tombstones and applies what came before a truncate first', () => {
     const tombstone = { ...record('a', 'd', { id: 1 }), value: null }
     const steps = planBatch([record('a', 'c', { id: 1 }), tombstone, record('a', 't', null), record('a', 'c', { id: 2 })], 'upsert')

@@ -111,8 +111,9 @@ function keyId(columns: string[], key: Record<string, unknown>): string {
 }
 
 /** The after image with the key's values: the image itself (never modified) when it holds them already. */
-function rowWithKey(after: Record<string, unknown>, key: Record<string, unknown>, columns: string[]): Record<string, unknown> {
-  return columns.every((c) => after[c] === key[c]) ? after : { ...after, ...key }
+function rowWithKey(after: Record<string, unknown>, key: Record<string, unknown>): Record<string, unknown> {
+  for (const column in key) if (after[column] !== key[column]) return { ...after, ...key }
+  return after
 }
 
 interface Pending {
@@ -157,7 +158,7 @@ export function planBatch(records: readonly DestinationRecord[], mode: 'upsert' 
       const before = p.latest.get(id)
       let row: Record<string, unknown> = { ...record.key }
       if (value.op !== 'd') {
-        row = rowWithKey(value.after!, record.key!, p.keyColumns)
+        row = rowWithKey(value.after!, record.key!)
         // An unchanged TOASTed value an earlier event of this batch carried must survive the collapse.
         if (before && before.record.value!.op !== 'd' && Object.values(row).some(isUnavailable)) {
           row = { ...row }
