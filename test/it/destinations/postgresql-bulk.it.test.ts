@@ -130,6 +130,18 @@ describe('postgresql destination bulk path', () => {
     expect(stored[1]).toEqual({ id: 1, v: 'v1', __op: 'u' })
   })
 
+  it('writes __deleted = false with COPY in soft-delete mode, and a later delete still marks the row', async () => {
+    const writer = await open('bulk', { 'delete.mode': 'soft', schema: 'soft' })
+    await pg.query('CREATE SCHEMA soft', [], 'bulk')
+    await pg.query('CREATE TABLE soft.kept (id bigint PRIMARY KEY, name text, __deleted boolean NOT NULL DEFAULT false)', [], 'bulk')
+    await pg.query(`CREATE TRIGGER kept_log AFTER INSERT ON soft.kept FOR EACH STATEMENT EXECUTE FUNCTION log_statement()`, [], 'bulk')
+    await writer.write(Array.from({ length: 100 }, (_, i) => event('kept', 'r', { id: i, name: `n${i}` })), signal)
+    expect(await statements('kept')).toEqual(['COPY'])
+    await writer.write([{ ...event('kept', 'c', { id: 7, name: 'n7' }), value: { before: { id: 7, name: 'n7' }, after: null, source: { schema: 'public', table: 'kept' }, op: 'd' } }], signal)
+    expect(await rows(`SELECT count(*)::int AS n, count(*) FILTER (WHERE __deleted)::int AS deleted FROM soft.kept`)).toEqual([{ n: 100, deleted: 1 }])
+    expect(await rows(`SELECT __deleted FROM soft.kept WHERE id = 7`)).toEqual([{ __deleted: true }])
+  })
+
   it('reports a value the column refuses as a RecordError, with nothing of the batch applied', async () => {
     const writer = await open('bulk')
     await loggedTable('poisoned', '(id bigint PRIMARY KEY, n integer)')
