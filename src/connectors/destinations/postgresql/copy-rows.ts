@@ -47,7 +47,7 @@ function copyValue(value: unknown, json: boolean): string | null {
  * The COPY text of `rows` for `columns` (a line per row, tab-separated, in that order); `json` holds the columns of
  * type json or jsonb. Null when some value is ineligible (see above).
  */
-export function copyRows(columns: readonly string[], json: ReadonlySet<string>, rows: ReadonlyArray<Record<string, unknown>>): string | null {
+export function copyRows(columns: readonly string[], json: { has(column: string): boolean }, rows: ReadonlyArray<Record<string, unknown>>): string | null {
   const isJson = columns.map((c) => json.has(c))
   const lines: string[] = new Array(rows.length)
   const fields: string[] = new Array(columns.length)

@@ -40,6 +40,12 @@ interface TableShape {
   uniqueKeys: Set<string>
 }
 
+/** What a step writes: its rows as both paths write them, and the target columns they fill. */
+interface StepRows {
+  rows: Array<Record<string, unknown>>
+  cols: string[]
+}
+
 /** Steps smaller than this go straight to the regular statement: COPY's extra round trips would cost more. */
 const BULK_MIN_ROWS = 64
 /** Eligible steps of a table that skip the bulk path after a failed try. */
@@ -143,7 +149,7 @@ export function createPostgresqlWriter(config: PostgresqlDestinationConfig) {
    * The rows a step writes, as the regular statement and the bulk path both write them: Debezium's logical types
    * turned into what a native column reads (logical-types.ts; the schema of the step's first event serves the step).
    */
-  function rowsOf(step: Step & { kind: 'upsert' | 'append' | 'delete' }, shape: TableShape): { rows: Array<Record<string, unknown>>; cols: string[] } {
+  function rowsOf(step: Step & { kind: 'upsert' | 'append' | 'delete' }, shape: TableShape): StepRows {
     const converters: Array<[string, (value: unknown) => unknown]> = []
     for (const field of rowFields(step.records.find((r) => r.valueSchema)?.valueSchema)) {
       const type = field.field === undefined ? undefined : shape.types.get(field.field)
@@ -162,11 +168,12 @@ export function createPostgresqlWriter(config: PostgresqlDestinationConfig) {
     return { rows, cols: columnsOf(shape, rows) }
   }
 
-  async function apply(client: SqlClient, step: Step, shape: TableShape): Promise<void> {
+  /** The regular statement of a step; `written` is its rows (rowsOf), null for a truncate. */
+  async function apply(client: SqlClient, step: Step, shape: TableShape, written: StepRows | null): Promise<void> {
     const source = `jsonb_populate_recordset(NULL::${q(step.table)}, $1::jsonb) AS d`
     switch (step.kind) {
       case 'upsert': {
-        const { rows, cols } = rowsOf(step, shape)
+        const { rows, cols } = written as StepRows
         const list = cols.map(quoteIdent).join(', ')
         const updates = cols.filter((c) => !step.keyColumns.includes(c)).map((c) => `${quoteIdent(c)} = EXCLUDED.${quoteIdent(c)}`)
         const action = updates.length ? `DO UPDATE SET ${updates.join(', ')}` : 'DO NOTHING'
@@ -175,7 +182,7 @@ export function createPostgresqlWriter(config: PostgresqlDestinationConfig) {
         return
       }
       case 'delete': {
-        const rows = JSON.stringify(rowsOf(step, shape).rows)
+        const rows = JSON.stringify((written as StepRows).rows)
         if (config.deleteMode === 'soft') {
           await client.query(`UPDATE ${q(step.table)} AS t SET "__deleted" = true FROM ${source} WHERE ${keyMatch(shape, step.keyColumns)}`, [rows])
         } else {
@@ -184,7 +191,7 @@ export function createPostgresqlWriter(config: PostgresqlDestinationConfig) {
         return
       }
       case 'append': {
-        const { rows, cols } = rowsOf(step, shape)
+        const { rows, cols } = written as StepRows
         const list = cols.map(quoteIdent).join(', ')
         await client.query(`INSERT INTO ${q(step.table)} (${list}) SELECT ${selectList(shape, cols)} FROM ${source} ON CONFLICT ("__partition", "__offset") DO NOTHING`, [JSON.stringify(rows)])
         return
@@ -202,8 +209,8 @@ export function createPostgresqlWriter(config: PostgresqlDestinationConfig) {
   }
 
   /** The COPY text of a step the bulk path may apply, or null (see the file comment). */
-  function bulkText(step: Step, shape: TableShape): { cols: string[]; text: string } | null {
-    if (step.kind !== 'upsert' && step.kind !== 'append') return null
+  function bulkText(step: Step, shape: TableShape, written: StepRows | null): string | null {
+    if ((step.kind !== 'upsert' && step.kind !== 'append') || written === null) return null
     if (step.rows.length < BULK_MIN_ROWS) return null
     if (step.kind === 'upsert' && !step.records.every((r) => r.value?.op === 'r' || r.value?.op === 'c')) return null
     const conflict = step.kind === 'upsert' ? step.keyColumns : ['__partition', '__offset']
@@ -213,9 +220,7 @@ export function createPostgresqlWriter(config: PostgresqlDestinationConfig) {
       bulkBackoff.set(step.table, backoff - 1)
       return null
     }
-    const { rows, cols } = rowsOf(step, shape)
-    const text = copyRows(cols, new Set(shape.json.keys()), rows)
-    return text === null ? null : { cols, text }
+    return copyRows(written.cols, shape.json, written.rows)
   }
 
   /** Applies a step by COPY inside a savepoint; false (and nothing applied) when COPY failed. */
@@ -243,10 +248,12 @@ export function createPostgresqlWriter(config: PostgresqlDestinationConfig) {
         await client.query('BEGIN')
         try {
           for (let i = 0; i < steps.length; i++) {
+            const step = steps[i]
             const shape = tableShapes[i]
             if (!shape) continue
-            const bulk = bulkText(steps[i], shape)
-            if (bulk === null || !(await applyBulk(client, steps[i], bulk.cols, bulk.text))) await apply(client, steps[i], shape)
+            const written = step.kind === 'truncate' ? null : rowsOf(step, shape)
+            const bulk = bulkText(step, shape, written)
+            if (bulk === null || !(await applyBulk(client, step, (written as StepRows).cols, bulk))) await apply(client, step, shape, written)
           }
           await client.query('COMMIT')
         } catch (err) {
