@@ -47,18 +47,18 @@ export function nativeColumnType(field: FieldSchema): string | undefined {
 
 type Converter = (value: unknown) => unknown
 
-/** Epoch units per microsecond of the temporal types, by name. */
-const TIMESTAMP_UNITS: Record<string, number> = {
-  'io.debezium.time.Timestamp': 1000,
-  'org.apache.kafka.connect.data.Timestamp': 1000,
-  'io.debezium.time.MicroTimestamp': 1,
-  'io.debezium.time.NanoTimestamp': 0.001,
+/** Nanoseconds per unit of the epoch (timestamps) or day (times) counts, by type name. */
+const TIMESTAMP_NANOS: Record<string, bigint> = {
+  'io.debezium.time.Timestamp': 1_000_000n,
+  'org.apache.kafka.connect.data.Timestamp': 1_000_000n,
+  'io.debezium.time.MicroTimestamp': 1000n,
+  'io.debezium.time.NanoTimestamp': 1n,
 }
-const TIME_UNITS: Record<string, number> = {
-  'io.debezium.time.Time': 1000,
-  'org.apache.kafka.connect.data.Time': 1000,
-  'io.debezium.time.MicroTime': 1,
-  'io.debezium.time.NanoTime': 0.001,
+const TIME_NANOS: Record<string, bigint> = {
+  'io.debezium.time.Time': 1_000_000n,
+  'org.apache.kafka.connect.data.Time': 1_000_000n,
+  'io.debezium.time.MicroTime': 1000n,
+  'io.debezium.time.NanoTime': 1n,
 }
 
 /**
@@ -80,9 +80,9 @@ export function valueConverter(field: FieldSchema, columnType: string): Converte
     })
   }
   if (name === 'io.debezium.time.Date' || name === 'org.apache.kafka.connect.data.Date') return ifPresent((value) => dateText(Number(value)))
-  if (name in TIMESTAMP_UNITS) return ifPresent((value) => timestampText(micros(value, TIMESTAMP_UNITS[name])))
-  if (name in TIME_UNITS) return ifPresent((value) => timeText(micros(value, TIME_UNITS[name])))
-  if (name === 'io.debezium.time.MicroDuration') return ifPresent((value) => durationText(micros(value, 1)))
+  if (name in TIMESTAMP_NANOS) return ifPresent((value) => timestampText(micros(value, TIMESTAMP_NANOS[name])))
+  if (name in TIME_NANOS) return ifPresent((value) => timeText(micros(value, TIME_NANOS[name])))
+  if (name === 'io.debezium.time.MicroDuration') return ifPresent((value) => durationText(micros(value, 1000n)))
   return null
 }
 
@@ -90,13 +90,11 @@ function ifPresent(convert: Converter): Converter {
   return (value) => (value === null || value === undefined ? value : convert(value))
 }
 
-/** Microseconds of a value counted in units of `microsPerUnit` µs (nanoseconds are floored: PostgreSQL keeps micros). */
-function micros(value: unknown, microsPerUnit: number): bigint {
-  const units = value instanceof ExactInteger ? BigInt(value.text) : BigInt(value as number)
-  if (microsPerUnit >= 1) return units * BigInt(microsPerUnit)
-  const divisor = BigInt(Math.round(1 / microsPerUnit))
-  const quotient = units / divisor
-  return units % divisor !== 0n && units < 0n ? quotient - 1n : quotient
+/** Microseconds of a count of units of `nanosPerUnit` ns (nanoseconds are floored: PostgreSQL keeps micros). */
+function micros(value: unknown, nanosPerUnit: bigint): bigint {
+  const nanos = (value instanceof ExactInteger ? BigInt(value.text) : BigInt(value as number)) * nanosPerUnit
+  const quotient = nanos / 1000n
+  return nanos % 1000n !== 0n && nanos < 0n ? quotient - 1n : quotient
 }
 
 /** Java's BigInteger.toByteArray (two's complement, big-endian) in base64 → the integer. */
