@@ -12,7 +12,7 @@
  * delivery goes on. Any other error ends the loop; the task retries it with backoff from the committed offsets.
  */
 import { RecordDecoder } from '../connectors/destinations/decode-record.js'
-import { type DestinationRecord, type DestinationWriter, RecordError, deadLetterTopic } from '../connectors/destinations/destination.js'
+import { type DestinationRecord, type DestinationWriter, RecordError, deadLetterTopic, sourceOf } from '../connectors/destinations/destination.js'
 import type { TaskLogger } from '../connectors/source.js'
 import type { AppendRecord, LogRecord, TopicLog } from '../log/topic-log.js'
 
@@ -227,7 +227,7 @@ async function deliver(o: DeliveryOptions, polled: Polled): Promise<void> {
   }
   const now = Date.now()
   let newest = 0
-  for (const { decoded } of items) newest = Math.max(newest, Number(decoded.value?.source?.ts_ms ?? 0))
+  for (const { decoded } of items) newest = Math.max(newest, Number(sourceOf(decoded)?.ts_ms ?? 0))
   o.metrics.recordsApplied += items.length - (failures.length - polled.undecodable.length)
   o.metrics.lastAppliedAtMs = now
   if (newest > 0) o.metrics.latencyMs = Math.max(0, now - newest)

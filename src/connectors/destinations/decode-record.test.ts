@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import type { LogRecord } from '../../log/topic-log.js'
 import { mulberry32 } from '../../../test/harness/seeded-random.js'
 import { RecordDecoder, decodeRecord } from './decode-record.js'
-import { ExactInteger } from './destination.js'
+import { type DestinationRecord, ExactInteger } from './destination.js'
 
 const record = (key: string | null, value: string | null): LogRecord => ({
   topic: 't', partition: 0, offset: 7, timestamp: 0, headers: {},
@@ -44,10 +44,15 @@ describe('decodeRecord', () => {
 describe('RecordDecoder', () => {
   const envelope = (after: string, tail = `,"source":${source},"transaction":null,"op":"r","ts_ms":5}`) => `{"before":null,"after":${after}${tail}`
 
-  /** decodeRecord's result or error message, to compare the two paths. */
-  const outcome = (decode: () => unknown) => {
+  /**
+   * A decode's result or error message, to compare the two paths: its fields as a reader sees them (a flat read's
+   * key and value are parsed when read, and must equal decodeRecord's); `flat`, which decodeRecord does not give, left
+   * out.
+   */
+  const outcome = (decode: () => DestinationRecord) => {
     try {
-      return { value: decode() }
+      const { topic, partition, offset, key, value, valueSchema } = decode()
+      return { value: { topic, partition, offset, key, value: value === null ? null : { ...value }, valueSchema } }
     } catch (err) {
       return { error: `${(err as Error).name}: ${(err as Error).message}` }
     }
@@ -58,12 +63,18 @@ describe('RecordDecoder', () => {
     const afters = [
       '{"id":1,"name":"a"}', '{"id":2,"source":{"op":"d"},"s":"} \\" {"}', '{"id":3,"big":9007199254740993}', '{"id":4,"n":[1,{"a":"]"}]}',
       '{"id":5,"bad":}', '{"id":6', '{"id":7}x', '{}', '{"id":8,"t":"tab\\tquote\\"brace}"}',
+      // Flat objects, and near misses the flat scanner must leave to the full decode.
+      '{"id":10,"s":"a\\u00e9\\/b","f":1.25,"ok":true,"no":false,"z":null}', '{ "id" : 11 , "n" : -0.5 }', '{"id":12,"id":13}',
+      '{"id":14,"n":1.50}', '{"id":15,"n":1e5}', '{"id":16,"n":-0}', '{"id":17,"n":0.0000001}', '{"id":18,"big":123456789012345678901}',
+      '{"id":19,"s":"\\u0000"}', '{"id":20,"s":"\\ud83d\\ude00"}', '{"id":21,"s":"bad\\x"}', '{"id":22,"n":01}', '{"id":23,"n":1.}',
+      '{"id":24,"s":"raw\ttab"}', '{"id":"25","s":"é"}', '{"id":26,"n":12345.6789012345}', '{"id":27,"n":1234567.891234567}',
     ]
     const tails = [undefined, `,"source":${source},"transaction":null,"op":"c","ts_ms":6}`, `,"source":${source},"op":"x"}`, ',"op":"r"}garbage', `,"source":{"ts_ms":2},"op":"r"}`]
     // Two of the same length, so only their bytes tell them apart.
     const schemas = ['{"type":"struct","name":"x.Envelope"}', '{"type":"struct","name":"z.Envelope"}', '{"type":"struct","name":"y.Envelope","fields":[{"field":"after"}]}']
     const pick = <T>(items: T[]): T => items[Math.floor(random() * items.length)]
     const decoder = new RecordDecoder()
+    let flat = 0
     // Runs of a few events of one kind and tail, as a topic holds them; schemas and after images vary within a run.
     let roll = 0
     let tail: string | undefined
@@ -77,9 +88,17 @@ describe('RecordDecoder', () => {
       const after = pick(afters)
       const value = roll < 0.05 ? `{"schema":null,"payload":${envelope('{"id":9}')}}` : roll < 0.1 ? `{"before":{"id":1},"after":${after},"source":${source},"op":"u"}` :
         roll < 0.4 ? `{"schema":${pick(schemas)},"payload":${envelope(after, tail)}}` : envelope(after, tail)
-      const input = record(random() < 0.02 ? '[1]' : '{"id":1}', value)
-      expect(outcome(() => decoder.decode(input)), value).toEqual(outcome(() => decodeRecord(input)))
+      // Usually the key of the row's own id (as a flat read has it), sometimes another, a string or not an object.
+      const id = /"id":\s*("?\d+"?)/.exec(after)?.[1] ?? '1'
+      const keyRoll = random()
+      const key = keyRoll < 0.02 ? '[1]' : keyRoll < 0.1 ? '{"id":1}' : keyRoll < 0.15 ? `{"schema":1,"payload":${id}}` : `{"id":${id}}`
+      const input = record(key, value)
+      const decoded = outcome(() => decoder.decode(input))
+      expect(decoded, `${key} ${value}`).toEqual(outcome(() => decodeRecord(input)))
+      if (!('error' in decoded) && (decoder.decode(input) as DestinationRecord).flat) flat++
     }
+    // The flat path ran often enough to be tested (about one record in twenty qualifies).
+    expect(flat).toBeGreaterThan(100)
   })
 
   it('parses only the after image when the rest equals the last fully decoded event, sharing its source', () => {

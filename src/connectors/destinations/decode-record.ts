@@ -5,7 +5,8 @@
  */
 import { parse as parseLossless } from 'lossless-json'
 import type { LogRecord } from '../../log/topic-log.js'
-import { type ChangeValue, type DestinationRecord, ExactInteger, RecordError } from './destination.js'
+import { type ChangeValue, type DestinationRecord, ExactInteger, type FlatRead, RecordError } from './destination.js'
+import { FlatObjectScanner, type FlatLayout, type FlatObject, sameValue } from './flat-json.js'
 
 function parse(buffer: Buffer | null, what: string): unknown {
   if (buffer === null) return null
@@ -137,14 +138,23 @@ export class RecordDecoder {
   /** The last schema-carrying value's bytes up to its payload (`{"schema":…,"payload":`), and its schema. */
   private schemaHead: Buffer | null = null
   private schema: unknown = null
+  private readonly afterScanner = new FlatObjectScanner()
+  private readonly keyScanner = new FlatObjectScanner()
+  private lastPositions: { key: FlatLayout; after: FlatLayout; positions: number[] } | null = null
 
   decode(record: LogRecord): DestinationRecord {
     const value = record.value
     if (value !== null && this.head !== null) {
-      const after = this.sameEnvelopeAfter(value)
-      if (after !== null) {
-        const envelope = { ...(this.envelope as ChangeValue), after }
-        return { topic: record.topic, partition: record.partition, offset: record.offset, key: decodeKey(record), value: envelope, valueSchema: this.valueSchema }
+      const afterEnd = this.sameEnvelopeEnd(value)
+      if (afterEnd >= 0) {
+        const envelope = this.envelope as ChangeValue
+        const flat = this.flatRead(record, value, afterEnd)
+        if (flat !== null) return new FlatReadRecord(record, this.valueSchema, flat)
+        const after = parseOrUndefined(value, this.head.length, afterEnd)
+        if (after !== undefined && !mayHaveLostDigits(after)) {
+          return { topic: record.topic, partition: record.partition, offset: record.offset, key: decodeKey(record),
+            value: { ...envelope, after: after as Record<string, unknown> }, valueSchema: this.valueSchema }
+        }
       }
     }
     if (value !== null && this.schemaHead !== null) {
@@ -153,6 +163,12 @@ export class RecordDecoder {
     }
     const decoded = decodeRecord(record)
     this.remember(value, decoded)
+    if (this.head !== null) {
+      // A snapshot read that starts a run: parsed already, and flat too when it qualifies, so a writer can take the
+      // whole run's bytes.
+      const flat = this.flatRead(record, value as Buffer, (value as Buffer).length - (this.tail as Buffer).length)
+      if (flat !== null) decoded.flat = flat
+    }
     return decoded
   }
 
@@ -180,15 +196,43 @@ export class RecordDecoder {
     this.valueSchema = decoded.valueSchema
   }
 
-  /** The parsed after image when the value is the remembered head, an object and the remembered tail, else null. */
-  private sameEnvelopeAfter(value: Buffer): Record<string, unknown> | null {
+  /** Where the after image ends when the value is the remembered head, an object and the remembered tail, else -1. */
+  private sameEnvelopeEnd(value: Buffer): number {
     const head = this.head as Buffer
     const tail = this.tail as Buffer
-    if (value[head.length] !== OPEN_BRACE || !bytesAt(value, 0, head)) return null
+    if (value[head.length] !== OPEN_BRACE || !bytesAt(value, 0, head)) return -1
     const afterEnd = compositeEnd(value, head.length)
-    if (afterEnd < 0 || value.length - afterEnd !== tail.length || !bytesAt(value, afterEnd, tail)) return null
-    const after = parseOrUndefined(value, head.length, afterEnd)
-    return after === undefined || mayHaveLostDigits(after) ? null : (after as Record<string, unknown>)
+    if (afterEnd < 0 || value.length - afterEnd !== tail.length || !bytesAt(value, afterEnd, tail)) return -1
+    return afterEnd
+  }
+
+  /**
+   * The key and after image scanned as flat objects (flat-json.ts), when both are and the key's values are the after
+   * image's (a writer then takes them from there); else null. The scanner accepts only valid JSON, so such a record
+   * decodes without error when its key and after image are parsed later (lazyRecord).
+   */
+  private flatRead(record: LogRecord, value: Buffer, afterEnd: number): FlatRead | null {
+    if (record.key === null) return null
+    const after = this.afterScanner.scan(value, (this.head as Buffer).length, afterEnd)
+    // A row with an integer JSON.parse may round is decoded the exact way, envelope and all (decodeRecord).
+    if (after === null || after.longIntegers) return null
+    const key = this.keyScanner.scan(record.key, 0, record.key.length)
+    if (key === null || key.layout.names.length === 0) return null
+    const positions = this.keyPositions(key.layout, after.layout)
+    if (positions === null) return null
+    for (let k = 0; k < positions.length; k++) if (!sameValue(key, k, after, positions[k])) return null
+    return { key, after, envelope: this.envelope as ChangeValue }
+  }
+
+  /** Where each key field is in the after image's layout; null when one is missing. */
+  private keyPositions(key: FlatLayout, after: FlatLayout): number[] | null {
+    const last = this.lastPositions
+    if (last !== null && last.key === key && last.after === after) return last.positions
+    // A key of fields named `schema` and `payload` is taken for a wrapper by decodeKey: left to decodeRecord.
+    const wrapperLike = key.names.includes('schema') && key.names.includes('payload')
+    const positions = key.names.map((name) => (wrapperLike ? -1 : after.names.indexOf(name)))
+    this.lastPositions = { key, after, positions }
+    return positions.includes(-1) ? null : positions
   }
 
   /** The record decoded parsing only its payload, when its schema bytes are the remembered ones; else null. */
@@ -199,6 +243,50 @@ export class RecordDecoder {
     if (payload === undefined || rowsMayHaveLostDigits(payload)) return null
     return changeRecord(record, decodeKey(record), payload, this.schema)
   }
+}
+
+/**
+ * A snapshot read whose key and after image are parsed when first read (by a writer that needs objects, or a
+ * fallback): they were scanned as valid JSON, so parsing cannot fail, and gives what decodeRecord gives. A class with
+ * getters rather than an object per record with its own: the flat path makes millions of these.
+ */
+class FlatReadRecord implements DestinationRecord {
+  private parsedKey: Record<string, unknown> | null | undefined = undefined
+  private parsedValue: ChangeValue | undefined = undefined
+
+  constructor(
+    private readonly raw: LogRecord,
+    readonly valueSchema: unknown,
+    readonly flat: FlatRead,
+  ) {}
+
+  get topic(): string {
+    return this.raw.topic
+  }
+
+  get partition(): number {
+    return this.raw.partition
+  }
+
+  get offset(): number {
+    return this.raw.offset
+  }
+
+  get key(): Record<string, unknown> | null {
+    if (this.parsedKey === undefined) this.parsedKey = decodeKey(this.raw)
+    return this.parsedKey
+  }
+
+  get value(): ChangeValue {
+    this.parsedValue ??= { ...this.flat.envelope, after: parseRow(this.flat.after) }
+    return this.parsedValue
+  }
+}
+
+/** A flat object parsed, integers beyond 2^53 kept exact as decodeRecord keeps them. */
+function parseRow(object: FlatObject): Record<string, unknown> {
+  const row = JSON.parse(object.bytes.toString('utf8', object.start, object.end)) as Record<string, unknown>
+  return mayHaveLostDigits(row) ? (parseExact(object.bytes.subarray(object.start, object.end)) as Record<string, unknown>) : row
 }
 
 /** JSON.parse of `bytes[start, end)`, or undefined where it is not JSON (decodeRecord then reports the record). */

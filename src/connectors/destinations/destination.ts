@@ -10,6 +10,7 @@
  */
 import type { ConnectorSpec } from '../connector-spec.js'
 import type { TaskLogger } from '../source.js'
+import type { FlatObject } from './flat-json.js'
 
 /** One Debezium change record, decoded from the topic log (`{schema, payload}` wrappers removed). */
 export interface DestinationRecord {
@@ -22,6 +23,27 @@ export interface DestinationRecord {
   value: ChangeValue | null
   /** The envelope's Connect schema when the source wrote schemas; used to choose column types. */
   valueSchema: unknown
+  /**
+   * Set by the decoder on a snapshot read whose key and after image are flat objects (flat-json.ts), for writers
+   * that can copy the values' bytes without parsing them. Such a record's `key` and `value.after` are parsed when
+   * first read.
+   */
+  flat?: FlatRead
+}
+
+export interface FlatRead {
+  key: FlatObject
+  after: FlatObject
+  /**
+   * The envelope of the run of reads the record belongs to (the decoder's last fully decoded one): its source, op and
+   * timestamps are the record's, its after image is not. Reading them here leaves the record's value unparsed.
+   */
+  envelope: ChangeValue
+}
+
+/** The source block of a record's event, without parsing a flat read's after image. */
+export function sourceOf(record: DestinationRecord): ChangeValue['source'] | undefined {
+  return record.flat?.envelope.source ?? record.value?.source
 }
 
 export interface ChangeValue {

@@ -8,14 +8,32 @@
  * Keyless tables, and every table in `insert` mode, get append steps carrying the change's log position, which is
  * their primary key, so a redelivered batch inserts nothing twice.
  */
-import type { DestinationRecord } from '../destination.js'
+import type { ChangeValue, DestinationRecord } from '../destination.js'
 import { RecordError } from '../destination.js'
+import type { FlatLayout } from '../flat-json.js'
 
-export type Step =
+export type Step = RegularStep | FlatStep
+
+/** A step whose rows are parsed objects. */
+export type RegularStep =
   | { kind: 'upsert'; table: string; keyColumns: string[]; rows: Array<Record<string, unknown>>; records: DestinationRecord[] }
   | { kind: 'delete'; table: string; keyColumns: string[]; rows: Array<Record<string, unknown>>; records: DestinationRecord[] }
   | { kind: 'append'; table: string; rows: Array<Record<string, unknown>>; records: DestinationRecord[] }
   | { kind: 'truncate'; table: string; records: DestinationRecord[] }
+
+/**
+ * Snapshot reads the decoder kept as flat JSON (`DestinationRecord.flat`), all of one table and layout: rows that
+ * should be new, which the writer copies into COPY text without parsing them. When it cannot, it plans the records
+ * again as regular steps (`planBatch(step.records, …)`: their `key` and `after` are parsed then).
+ */
+export interface FlatStep {
+  kind: 'flat'
+  table: string
+  /** The key's fields, in the key's order; the after image holds the same values (the decoder checked). */
+  keyColumns: readonly string[]
+  layout: FlatLayout
+  records: DestinationRecord[]
+}
 
 /** Columns an append-layout table has besides the source's. */
 export const APPEND_COLUMNS: Record<string, string> = {
@@ -122,8 +140,46 @@ interface Pending {
   appends: DestinationRecord[]
 }
 
+/**
+ * A batch made only of flat snapshot reads (see FlatStep) as one step per table and layout, or null. Reads of distinct
+ * keys commute, so their order across tables does not matter; a key read twice makes the writer's COPY fail on the
+ * table's unique key and the regular plan applies the step (the last read wins there).
+ */
+function flatSteps(records: readonly DestinationRecord[], targetTable: (record: DestinationRecord) => string): FlatStep[] | null {
+  const steps = new Map<string, FlatStep>()
+  // Reads of a run share their envelope: the table is named once per run and topic (and `value` never parsed).
+  let last: { topic: string; envelope: ChangeValue; table: string } | null = null
+  for (const record of records) {
+    const flat = record.flat
+    if (flat === undefined || flat.envelope.op !== 'r') return null
+    if (last === null || last.topic !== record.topic || last.envelope !== flat.envelope) {
+      const { topic, partition, offset } = record
+      last = { topic, envelope: flat.envelope, table: targetTable({ topic, partition, offset, key: null, value: flat.envelope, valueSchema: null }) }
+    }
+    const table = last.table
+    const step = steps.get(table)
+    if (step === undefined) {
+      steps.set(table, { kind: 'flat', table, keyColumns: flat.key.layout.names, layout: flat.after.layout, records: [record] })
+    } else if (step.layout === flat.after.layout && step.keyColumns === flat.key.layout.names) {
+      step.records.push(record)
+    } else {
+      return null
+    }
+  }
+  return steps.size === 0 ? null : [...steps.values()]
+}
+
 export function planBatch(records: readonly DestinationRecord[], mode: 'upsert' | 'insert', targetTable: (record: DestinationRecord) => string = sourceTable): Step[] {
-  const steps: Step[] = []
+  if (mode === 'upsert') {
+    const flat = flatSteps(records, targetTable)
+    if (flat !== null) return flat
+  }
+  return planRegular(records, mode, targetTable)
+}
+
+/** planBatch without flat steps: every record's key and after image parsed. */
+export function planRegular(records: readonly DestinationRecord[], mode: 'upsert' | 'insert', targetTable: (record: DestinationRecord) => string = sourceTable): RegularStep[] {
+  const steps: RegularStep[] = []
   const pending = new Map<string, Pending>()
 
   const flush = (table: string) => {

@@ -13,7 +13,8 @@
  * - null or a missing column is `\N`.
  * COPY text format: https://www.postgresql.org/docs/current/sql-copy.html#id-1.9.3.55.9.2
  */
-import { ExactInteger } from '../destination.js'
+import { type DestinationRecord, ExactInteger } from '../destination.js'
+import { copyRoom, writeCopyValue } from '../flat-json.js'
 
 /** Characters COPY's text format needs escaped in a value, and their escapes. */
 const COPY_SPECIAL = /[\\\n\r\t]/
@@ -61,4 +62,30 @@ export function copyRows(columns: readonly string[], json: { has(column: string)
     lines[r] = fields.join('\t')
   }
   return lines.length === 0 ? '' : `${lines.join('\n')}\n`
+}
+
+/**
+ * The COPY text of flat snapshot reads (`record.flat`, all of one layout): each after image's values in its layout's
+ * order, then `suffix` (a fixed tail, such as a soft-delete flag's `\tfalse`). The bytes are what `copyRows` writes
+ * for the same rows parsed (flat-json.ts says why), so the bulk path's result does not depend on which ran.
+ */
+export function flatCopyRows(records: readonly DestinationRecord[], suffix: string): Buffer {
+  const tail = Buffer.from(`${suffix}\n`)
+  let room = 0
+  for (const record of records) {
+    const after = record.flat!.after
+    room += copyRoom(after.end - after.start) + after.spans.length + tail.length
+  }
+  const out = Buffer.allocUnsafe(room)
+  let at = 0
+  for (const record of records) {
+    const after = record.flat!.after
+    const fields = after.spans.length / 3
+    for (let f = 0; f < fields; f++) {
+      if (f > 0) out[at++] = 0x09
+      at = writeCopyValue(after, f, out, at)
+    }
+    at += tail.copy(out, at)
+  }
+  return out.subarray(0, at)
 }

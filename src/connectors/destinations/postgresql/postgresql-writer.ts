@@ -20,10 +20,11 @@ import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type pg from 'pg'
 import { from as copyFrom } from 'pg-copy-streams'
-import { APPEND_COLUMNS, type Step } from './batch-plan.js'
+import type { DestinationRecord } from '../destination.js'
+import { APPEND_COLUMNS, type FlatStep, type RegularStep, type Step, planRegular } from './batch-plan.js'
 import { chooseTypes, quoteIdent, rowFields } from './column-types.js'
 import { valueConverter } from './logical-types.js'
-import { copyRows } from './copy-rows.js'
+import { copyRows, flatCopyRows } from './copy-rows.js'
 import type { PostgresqlDestinationConfig } from './postgresql-config.js'
 import { classifyPgError } from './postgresql-errors.js'
 
@@ -80,7 +81,7 @@ export function createPostgresqlWriter(config: PostgresqlDestinationConfig) {
     }
   }
 
-  function wantedColumns(step: Step): { columns: Set<string>; rows: Array<Record<string, unknown>> } {
+  function wantedColumns(step: RegularStep): { columns: Set<string>; rows: Array<Record<string, unknown>> } {
     const rows = step.kind === 'truncate' ? [] : step.rows
     const columns = new Set<string>()
     for (const row of rows) for (const c of Object.keys(row)) columns.add(c)
@@ -91,7 +92,7 @@ export function createPostgresqlWriter(config: PostgresqlDestinationConfig) {
   }
 
   /** Creates the table or adds missing columns (DDL, outside the data transaction). */
-  async function ensureTable(client: SqlClient, step: Step): Promise<TableShape | undefined> {
+  async function ensureTable(client: SqlClient, step: RegularStep): Promise<TableShape | undefined> {
     let shape = shapes.get(step.table) ?? (await loadShape(client, step.table))
     if (step.kind === 'truncate') return shape // never creates a table: nothing to empty yet
     const { columns, rows } = wantedColumns(step)
@@ -146,16 +147,22 @@ export function createPostgresqlWriter(config: PostgresqlDestinationConfig) {
   }
 
   /**
-   * The rows a step writes, as the regular statement and the bulk path both write them: Debezium's logical types
-   * turned into what a native column reads (logical-types.ts; the schema of the step's first event serves the step).
+   * What turns Debezium's logical types into what the table's native columns read (logical-types.ts), by column; the
+   * schema of the first event that has one serves all the records.
    */
-  function rowsOf(step: Step & { kind: 'upsert' | 'append' | 'delete' }, shape: TableShape): StepRows {
+  function convertersFor(records: readonly DestinationRecord[], shape: TableShape): Array<[string, (value: unknown) => unknown]> {
     const converters: Array<[string, (value: unknown) => unknown]> = []
-    for (const field of rowFields(step.records.find((r) => r.valueSchema)?.valueSchema)) {
+    for (const field of rowFields(records.find((r) => r.valueSchema)?.valueSchema)) {
       const type = field.field === undefined ? undefined : shape.types.get(field.field)
       const convert = type === undefined ? null : valueConverter(field, type)
       if (convert) converters.push([field.field as string, convert])
     }
+    return converters
+  }
+
+  /** The rows a step writes, as the regular statement and the bulk path both write them (logical types converted). */
+  function rowsOf(step: Step & { kind: 'upsert' | 'append' | 'delete' }, shape: TableShape): StepRows {
+    const converters = convertersFor(step.records, shape)
     const soft = step.kind === 'upsert' && config.deleteMode === 'soft'
     let rows = step.rows
     if (converters.length > 0 || soft) {
@@ -208,52 +215,107 @@ export function createPostgresqlWriter(config: PostgresqlDestinationConfig) {
     }
   }
 
+  /**
+   * Whether a step of `rows` rows may try the bulk path: enough rows, a unique index on exactly the conflict columns,
+   * and the table not backing off after a failed try (a declined step counts toward the back-off).
+   */
+  function bulkAllowed(table: string, rows: number, conflict: readonly string[], shape: TableShape): boolean {
+    if (rows < BULK_MIN_ROWS) return false
+    if (!shape.uniqueKeys.has([...conflict].sort().join('\u0000'))) return false
+    const backoff = bulkBackoff.get(table) ?? 0
+    if (backoff > 0) {
+      bulkBackoff.set(table, backoff - 1)
+      return false
+    }
+    return true
+  }
+
   /** The COPY text of a step the bulk path may apply, or null (see the file comment). */
   function bulkText(step: Step, shape: TableShape, written: StepRows | null): string | null {
     if ((step.kind !== 'upsert' && step.kind !== 'append') || written === null) return null
-    if (step.rows.length < BULK_MIN_ROWS) return null
     if (step.kind === 'upsert' && !step.records.every((r) => r.value?.op === 'r' || r.value?.op === 'c')) return null
     const conflict = step.kind === 'upsert' ? step.keyColumns : ['__partition', '__offset']
-    if (!shape.uniqueKeys.has([...conflict].sort().join('\u0000'))) return null
-    const backoff = bulkBackoff.get(step.table) ?? 0
-    if (backoff > 0) {
-      bulkBackoff.set(step.table, backoff - 1)
-      return null
-    }
+    if (!bulkAllowed(step.table, step.rows.length, conflict, shape)) return null
     return copyRows(written.cols, shape.json, written.rows)
   }
 
-  /** Applies a step by COPY inside a savepoint; false (and nothing applied) when COPY failed. */
-  async function applyBulk(client: SqlClient, step: Step, cols: string[], text: string): Promise<boolean> {
+  /** Applies rows by COPY inside a savepoint; false (and nothing applied) when COPY failed. */
+  async function applyBulk(client: SqlClient, table: string, cols: readonly string[], text: string | Buffer): Promise<boolean> {
     await client.query('SAVEPOINT sluice_bulk')
     try {
       const list = cols.map(quoteIdent).join(', ')
-      await pipeline(Readable.from([Buffer.from(text)]), client.query(copyFrom(`COPY ${q(step.table)} (${list}) FROM STDIN`)))
+      await pipeline(Readable.from([typeof text === 'string' ? Buffer.from(text) : text]), client.query(copyFrom(`COPY ${q(table)} (${list}) FROM STDIN`)))
     } catch {
       // Usually a row that is there already; whatever it was, the regular statement applies the step or reports it.
       await client.query('ROLLBACK TO SAVEPOINT sluice_bulk')
-      bulkBackoff.set(step.table, BULK_BACKOFF_STEPS)
+      bulkBackoff.set(table, BULK_BACKOFF_STEPS)
       return false
     }
     await client.query('RELEASE SAVEPOINT sluice_bulk')
     return true
   }
 
+  /** A regular step: by COPY when it may and COPY takes it, else its statement. */
+  async function applyStep(client: SqlClient, step: RegularStep, shape: TableShape): Promise<void> {
+    const written = step.kind === 'truncate' ? null : rowsOf(step, shape)
+    const bulk = bulkText(step, shape, written)
+    if (bulk === null || !(await applyBulk(client, step.table, (written as StepRows).cols, bulk))) await apply(client, step, shape, written)
+  }
+
+  /**
+   * The table a flat step can be copied into as it is: it exists with every column the rows carry (the soft-delete
+   * flag too), nothing needs a logical-type conversion, and the bulk path is allowed. Undefined otherwise: the step
+   * is then planned as regular steps, which create or widen the table as needed.
+   */
+  async function flatTarget(client: SqlClient, step: FlatStep): Promise<TableShape | undefined> {
+    const shape = shapes.get(step.table) ?? (await loadShape(client, step.table))
+    if (shape === undefined) return undefined
+    shapes.set(step.table, shape)
+    if (!step.layout.names.every((c) => shape.columns.has(c))) return undefined
+    if (config.deleteMode === 'soft' && !shape.columns.has('__deleted')) return undefined
+    if (convertersFor(step.records, shape).length > 0) return undefined
+    return bulkAllowed(step.table, step.records.length, step.keyColumns, shape) ? shape : undefined
+  }
+
+  /** A flat step by COPY of the rows' bytes; when COPY fails, the same records as regular steps. */
+  async function applyFlat(client: SqlClient, step: FlatStep, shape: TableShape): Promise<void> {
+    const soft = config.deleteMode === 'soft'
+    const cols = soft ? [...step.layout.names, '__deleted'] : step.layout.names
+    if (await applyBulk(client, step.table, cols, flatCopyRows(step.records, soft ? '\tfalse' : ''))) return
+    for (const regular of planRegular(step.records, 'upsert', () => step.table)) await applyStep(client, regular, shape)
+  }
+
   return {
     /** Applies the steps atomically; throws a RecordError when the records' content was rejected. */
-    async apply(client: SqlClient, steps: Step[]): Promise<void> {
+    async apply(client: SqlClient, planned: Step[]): Promise<void> {
       try {
-        const tableShapes = []
-        for (const step of steps) tableShapes.push(await ensureTable(client, step))
+        const steps: Step[] = []
+        const tableShapes: Array<TableShape | undefined> = []
+        for (const step of planned) {
+          if (step.kind !== 'flat') {
+            steps.push(step)
+            tableShapes.push(await ensureTable(client, step))
+            continue
+          }
+          const shape = await flatTarget(client, step)
+          if (shape !== undefined) {
+            steps.push(step)
+            tableShapes.push(shape)
+            continue
+          }
+          for (const regular of planRegular(step.records, 'upsert', () => step.table)) {
+            steps.push(regular)
+            tableShapes.push(await ensureTable(client, regular))
+          }
+        }
         await client.query('BEGIN')
         try {
           for (let i = 0; i < steps.length; i++) {
             const step = steps[i]
             const shape = tableShapes[i]
             if (!shape) continue
-            const written = step.kind === 'truncate' ? null : rowsOf(step, shape)
-            const bulk = bulkText(step, shape, written)
-            if (bulk === null || !(await applyBulk(client, step, (written as StepRows).cols, bulk))) await apply(client, step, shape, written)
+            if (step.kind === 'flat') await applyFlat(client, step, shape)
+            else await applyStep(client, step, shape)
           }
           await client.query('COMMIT')
         } catch (err) {
