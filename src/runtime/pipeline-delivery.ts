@@ -56,7 +56,6 @@ interface Failure {
   error: Error
 }
 
-type Item = { raw: LogRecord; decoded: DestinationRecord }
 
 const key = (topic: string, partition: number) => `${topic}\u0000${partition}`
 
@@ -137,8 +136,14 @@ export async function runDelivery(o: DeliveryOptions): Promise<void> {
   }
 }
 
+/** Decoded records and the log records they came from, by index (two arrays: no object per record). */
+interface Items {
+  raws: LogRecord[]
+  decoded: DestinationRecord[]
+}
+
 interface Polled {
-  items: Item[]
+  items: Items
   /** Records that are not Debezium change events: dead-lettered as they are. */
   undecodable: Failure[]
   count: number
@@ -153,20 +158,22 @@ async function partitionsOf(log: TopicLog, topic: string): Promise<number> {
 
 /** Up to `batchSize` records from the topics, starting at a rotating topic so a busy one cannot starve the rest. */
 async function poll(o: DeliveryOptions, decoder: RecordDecoder, topics: string[], positions: Map<string, number>, rotation: number): Promise<Polled> {
-  const polled: Polled = { items: [], undecodable: [], count: 0, bytes: 0, consumed: new Map() }
+  const polled: Polled = { items: { raws: [], decoded: [] }, undecodable: [], count: 0, bytes: 0, consumed: new Map() }
   for (let i = 0; i < topics.length && polled.count < o.batchSize; i++) {
     const topic = topics[(i + rotation) % topics.length]
     const partitions = await partitionsOf(o.log, topic)
     for (let p = 0; p < partitions && polled.count < o.batchSize; p++) {
       let from = positions.get(key(topic, p)) ?? 0
-      // A read stops at the log's byte limit: read on until the batch is full, the partition has no more, or the
-      // batch holds POLL_MAX_BYTES (the bound on a batch's memory whatever `batchSize` and the record sizes).
+      // Read until the batch is full, the partition has no more, or the batch holds POLL_MAX_BYTES (the bound on a
+      // batch's memory whatever `batchSize` and the record sizes): usually one read, which is a round trip to the
+      // log's thread, queued behind its appends while a snapshot writes.
       while (polled.count < o.batchSize && polled.bytes < POLL_MAX_BYTES) {
-        const records = await o.log.read(topic, p, from, { maxRecords: o.batchSize - polled.count })
+        const records = await o.log.read(topic, p, from, { maxRecords: o.batchSize - polled.count, maxBytes: POLL_MAX_BYTES - polled.bytes })
         if (records.length === 0) break
         for (const raw of records) {
           try {
-            polled.items.push({ raw, decoded: decoder.decode(raw) })
+            polled.items.decoded.push(decoder.decode(raw))
+            polled.items.raws.push(raw)
           } catch (err) {
             polled.undecodable.push({ raw, error: err as Error })
           }
@@ -227,23 +234,25 @@ async function deliver(o: DeliveryOptions, polled: Polled): Promise<void> {
   }
   const now = Date.now()
   let newest = 0
-  for (const { decoded } of items) newest = Math.max(newest, Number(sourceOf(decoded)?.ts_ms ?? 0))
-  o.metrics.recordsApplied += items.length - (failures.length - polled.undecodable.length)
+  for (const decoded of items.decoded) newest = Math.max(newest, Number(sourceOf(decoded)?.ts_ms ?? 0))
+  o.metrics.recordsApplied += items.decoded.length - (failures.length - polled.undecodable.length)
   o.metrics.lastAppliedAtMs = now
   if (newest > 0) o.metrics.latencyMs = Math.max(0, now - newest)
 }
 
 /** Applies the items; on a RecordError splits them in halves (in order) until the rejected ones are isolated. */
-async function applyIsolating(o: DeliveryOptions, items: Item[]): Promise<Failure[]> {
-  if (items.length === 0) return []
+async function applyIsolating(o: DeliveryOptions, items: Items): Promise<Failure[]> {
+  const { raws, decoded } = items
+  if (decoded.length === 0) return []
   try {
-    await o.writer.write(items.map((i) => i.decoded), o.signal)
+    await o.writer.write(decoded, o.signal)
     return []
   } catch (err) {
     if (!(err instanceof RecordError)) throw err
-    if (items.length === 1 || !err.isolate) return items.map((i) => ({ raw: i.raw, error: err }))
-    const middle = Math.ceil(items.length / 2)
-    return [...(await applyIsolating(o, items.slice(0, middle))), ...(await applyIsolating(o, items.slice(middle)))]
+    if (decoded.length === 1 || !err.isolate) return raws.map((raw) => ({ raw, error: err }))
+    const middle = Math.ceil(decoded.length / 2)
+    const half = (from: number, to?: number): Items => ({ raws: raws.slice(from, to), decoded: decoded.slice(from, to) })
+    return [...(await applyIsolating(o, half(0, middle))), ...(await applyIsolating(o, half(middle)))]
   }
 }
 

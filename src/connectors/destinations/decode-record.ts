@@ -145,11 +145,15 @@ export class RecordDecoder {
   decode(record: LogRecord): DestinationRecord {
     const value = record.value
     if (value !== null && this.head !== null) {
+      // The remembered head and tail with a flat object between them: scanned once, never parsed.
+      const tailAt = value.length - (this.tail as Buffer).length
+      if (value[this.head.length] === OPEN_BRACE && bytesAt(value, 0, this.head) && bytesAt(value, tailAt, this.tail as Buffer)) {
+        const flat = this.flatRead(record, value, tailAt)
+        if (flat !== null) return new FlatReadRecord(record, this.valueSchema, flat.keyColumns, flat.after, flat.envelope)
+      }
       const afterEnd = this.sameEnvelopeEnd(value)
       if (afterEnd >= 0) {
         const envelope = this.envelope as ChangeValue
-        const flat = this.flatRead(record, value, afterEnd)
-        if (flat !== null) return new FlatReadRecord(record, this.valueSchema, flat)
         const after = parseOrUndefined(value, this.head.length, afterEnd)
         if (after !== undefined && !mayHaveLostDigits(after)) {
           return { topic: record.topic, partition: record.partition, offset: record.offset, key: decodeKey(record),
@@ -216,12 +220,12 @@ export class RecordDecoder {
     const after = this.afterScanner.scan(value, (this.head as Buffer).length, afterEnd)
     // A row with an integer JSON.parse may round is decoded the exact way, envelope and all (decodeRecord).
     if (after === null || after.longIntegers) return null
-    const key = this.keyScanner.scan(record.key, 0, record.key.length)
+    const key = this.keyScanner.scanTransient(record.key, 0, record.key.length)
     if (key === null || key.layout.names.length === 0) return null
     const positions = this.keyPositions(key.layout, after.layout)
     if (positions === null) return null
     for (let k = 0; k < positions.length; k++) if (!sameValue(key, k, after, positions[k])) return null
-    return { key, after, envelope: this.envelope as ChangeValue }
+    return { keyColumns: key.layout.names, after, envelope: this.envelope as ChangeValue }
   }
 
   /** Where each key field is in the after image's layout; null when one is missing. */
@@ -250,15 +254,22 @@ export class RecordDecoder {
  * fallback): they were scanned as valid JSON, so parsing cannot fail, and gives what decodeRecord gives. A class with
  * getters rather than an object per record with its own: the flat path makes millions of these.
  */
-class FlatReadRecord implements DestinationRecord {
+class FlatReadRecord implements DestinationRecord, FlatRead {
   private parsedKey: Record<string, unknown> | null | undefined = undefined
   private parsedValue: ChangeValue | undefined = undefined
 
   constructor(
     private readonly raw: LogRecord,
     readonly valueSchema: unknown,
-    readonly flat: FlatRead,
+    readonly keyColumns: readonly string[],
+    readonly after: FlatObject,
+    readonly envelope: ChangeValue,
   ) {}
+
+  /** The record is its own FlatRead: one object per record fewer. */
+  get flat(): FlatRead {
+    return this
+  }
 
   get topic(): string {
     return this.raw.topic
@@ -278,7 +289,7 @@ class FlatReadRecord implements DestinationRecord {
   }
 
   get value(): ChangeValue {
-    this.parsedValue ??= { ...this.flat.envelope, after: parseRow(this.flat.after) }
+    this.parsedValue ??= { ...this.envelope, after: parseRow(this.after) }
     return this.parsedValue
   }
 }

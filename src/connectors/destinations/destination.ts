@@ -32,7 +32,8 @@ export interface DestinationRecord {
 }
 
 export interface FlatRead {
-  key: FlatObject
+  /** The key's fields, in the key's order: the after image holds them with the same values (the decoder checked). */
+  keyColumns: readonly string[]
   after: FlatObject
   /**
    * The envelope of the run of reads the record belongs to (the decoder's last fully decoded one): its source, op and

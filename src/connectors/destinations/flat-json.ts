@@ -77,13 +77,46 @@ const isSpace = (b: number) => b === 0x20 || b === 0x09 || b === 0x0a || b === 0
 /** Layouts remembered per scanner: a pipeline's tables take turns, each with its own. */
 const MAX_LAYOUTS = 16
 
+/** A FlatObject a scanner fills again on each `scanTransient`. */
+interface ReusedObject {
+  layout: FlatLayout
+  bytes: Buffer
+  start: number
+  end: number
+  spans: number[]
+  longIntegers: boolean
+}
+
 export class FlatObjectScanner {
   private readonly layouts: FlatLayout[] = []
-  /** Per field while scanning: name start, name end, value start, value end, kind. */
-  private scratch = new Int32Array(5 * 64)
+  /** Per field while scanning: its name's start and end. */
+  private scratch = new Int32Array(2 * 64)
+  private longIntegers = false
+  private readonly reused: ReusedObject = { layout: { names: [], raw: [] }, bytes: Buffer.alloc(0), start: 0, end: 0, spans: [], longIntegers: false }
 
   /** The object in `bytes[start, end)`, or null (see the file comment). */
   scan(bytes: Buffer, start: number, end: number): FlatObject | null {
+    const spans: number[] = []
+    const layout = this.scanSpans(bytes, start, end, spans)
+    return layout === null ? null : { layout, bytes, start, end, spans, longIntegers: this.longIntegers }
+  }
+
+  /** `scan`, into one object the scanner reuses: valid until its next scan (to check an object, not to keep it). */
+  scanTransient(bytes: Buffer, start: number, end: number): FlatObject | null {
+    const reused = this.reused
+    reused.spans.length = 0
+    const layout = this.scanSpans(bytes, start, end, reused.spans)
+    if (layout === null) return null
+    reused.layout = layout
+    reused.bytes = bytes
+    reused.start = start
+    reused.end = end
+    reused.longIntegers = this.longIntegers
+    return reused
+  }
+
+  /** Scans the object, pushing each value's start, end and kind onto `spans`; its layout, or null. */
+  private scanSpans(bytes: Buffer, start: number, end: number, spans: number[]): FlatLayout | null {
     let i = skipSpace(bytes, start, end)
     if (bytes[i] !== OPEN_BRACE) return null
     i = skipSpace(bytes, i + 1, end)
@@ -129,17 +162,14 @@ export class FlatObjectScanner {
         } else {
           return null // an object, an array, or not JSON
         }
-        if ((count + 1) * 5 > this.scratch.length) {
+        if ((count + 1) * 2 > this.scratch.length) {
           const grown = new Int32Array(this.scratch.length * 2)
           grown.set(this.scratch)
           this.scratch = grown
         }
-        const s = count * 5
-        this.scratch[s] = nameStart
-        this.scratch[s + 1] = nameEnd
-        this.scratch[s + 2] = valueStart
-        this.scratch[s + 3] = valueEnd
-        this.scratch[s + 4] = kind
+        this.scratch[count * 2] = nameStart
+        this.scratch[count * 2 + 1] = nameEnd
+        spans.push(valueStart, valueEnd, kind)
         count++
         i = skipSpace(bytes, i, end)
         if (bytes[i] === COMMA) {
@@ -152,11 +182,8 @@ export class FlatObjectScanner {
       }
     }
     if (skipSpace(bytes, i, end) !== end) return null
-    const layout = this.layoutOf(bytes, count)
-    if (layout === null) return null
-    const spans: number[] = []
-    for (let f = 0; f < count; f++) spans.push(this.scratch[f * 5 + 2], this.scratch[f * 5 + 3], this.scratch[f * 5 + 4])
-    return { layout, bytes, start, end, spans, longIntegers }
+    this.longIntegers = longIntegers
+    return this.layoutOf(bytes, count)
   }
 
   /** The remembered layout with the scanned names, or a new one; null when a name repeats. */
@@ -168,8 +195,8 @@ export class FlatObjectScanner {
       let same = true
       for (let f = 0; f < count && same; f++) {
         const raw = layout.raw[f]
-        const from = scratch[f * 5]
-        if (scratch[f * 5 + 1] - from !== raw.length) same = false
+        const from = scratch[f * 2]
+        if (scratch[f * 2 + 1] - from !== raw.length) same = false
         else for (let k = 0; k < raw.length; k++) if (bytes[from + k] !== raw[k]) { same = false; break }
       }
       if (same) {
@@ -183,8 +210,8 @@ export class FlatObjectScanner {
     const raw: Buffer[] = []
     const names: string[] = []
     for (let f = 0; f < count; f++) {
-      const from = scratch[f * 5]
-      const to = scratch[f * 5 + 1]
+      const from = scratch[f * 2]
+      const to = scratch[f * 2 + 1]
       raw.push(Buffer.from(bytes.subarray(from, to)))
       names.push(JSON.parse(`"${utf8Text(bytes, from, to)}"`) as string)
     }

@@ -159,8 +159,8 @@ function flatSteps(records: readonly DestinationRecord[], targetTable: (record: 
     const table = last.table
     const step = steps.get(table)
     if (step === undefined) {
-      steps.set(table, { kind: 'flat', table, keyColumns: flat.key.layout.names, layout: flat.after.layout, records: [record] })
-    } else if (step.layout === flat.after.layout && step.keyColumns === flat.key.layout.names) {
+      steps.set(table, { kind: 'flat', table, keyColumns: flat.keyColumns, layout: flat.after.layout, records: [record] })
+    } else if (step.layout === flat.after.layout && step.keyColumns === flat.keyColumns) {
       step.records.push(record)
     } else {
       return null
