@@ -5,9 +5,10 @@ import { FlatObjectScanner, copyRoom, writeCopyValue } from './flat-json.js'
 
 /** The COPY line writeCopyValue makes of an object's fields. */
 function copyLine(object: NonNullable<ReturnType<FlatObjectScanner['scan']>>): string {
-  const out = Buffer.alloc(copyRoom(object.end - object.start) + object.spans.length)
+  const fields = object.layout.names.length
+  const out = Buffer.alloc(copyRoom(object.end - object.start) + fields * 3)
   let at = 0
-  for (let f = 0; f < object.spans.length / 3; f++) {
+  for (let f = 0; f < fields; f++) {
     if (f > 0) out[at++] = 0x09
     at = writeCopyValue(object, f, out, at)
   }
@@ -77,6 +78,15 @@ describe('FlatObjectScanner', () => {
     const numbers = scan('{"a":3.0,"b":1.50,"c":-0,"d":-0.0,"e":0.000100,"f":120}')
     expect(numbers && copyLine(numbers)).toBe('3\t1.5\t0\t0\t0.0001\t120')
     expect(scan(' { "a" : "x" , "b" : 1.5 } ')?.layout.names).toEqual(['a', 'b'])
+  })
+
+  it('keeps the values of every object while later objects fill new span arrays', () => {
+    const scanner = new FlatObjectScanner()
+    const texts = Array.from({ length: 20_000 }, (_, i) => `{"id":${i},"name":"n${i}","flag":${i % 2 === 0}}`)
+    const objects = texts.map((text) => scanner.scan(Buffer.from(text), 0, text.length))
+    // 20,000 objects of three fields need about a megabyte of spans: several shared arrays.
+    expect(new Set(objects.map((o) => o?.spans)).size).toBeGreaterThan(1)
+    objects.forEach((object, i) => expect(object && copyLine(object)).toBe(`${i}\tn${i}\t${i % 2 === 0}`))
   })
 
   it('shares one layout among objects with the same names', () => {

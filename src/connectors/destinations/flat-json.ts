@@ -39,8 +39,12 @@ export interface FlatObject {
   readonly bytes: Buffer
   readonly start: number
   readonly end: number
-  /** A string's range excludes its quotes. Small integers in a plain array: a typed array per row cost more. */
-  readonly spans: readonly number[]
+  /**
+   * From `spansAt` on, three numbers per field; a string's range excludes its quotes. The array is shared by many
+   * objects (see SPAN_CHUNK): an array per row was most of what a delivered batch kept alive for the collector.
+   */
+  readonly spans: Int32Array
+  readonly spansAt: number
   /** Some value is an integer of 16 digits or more: JSON.parse may round it (the decoder then parses exactly). */
   readonly longIntegers: boolean
 }
@@ -83,40 +87,57 @@ interface ReusedObject {
   bytes: Buffer
   start: number
   end: number
-  spans: number[]
+  spans: Int32Array
+  spansAt: number
   longIntegers: boolean
 }
+
+/** Numbers per shared span array: 256 KiB, the spans of a few thousand rows. */
+const SPAN_CHUNK = 64 * 1024
 
 export class FlatObjectScanner {
   private readonly layouts: FlatLayout[] = []
   /** Per field while scanning: its name's start and end. */
-  private scratch = new Int32Array(2 * 64)
+  private names = new Int32Array(2 * 64)
+  /** Per field while scanning: its value's start, end and kind. */
+  private values = new Int32Array(3 * 64)
   private longIntegers = false
-  private readonly reused: ReusedObject = { layout: { names: [], raw: [] }, bytes: Buffer.alloc(0), start: 0, end: 0, spans: [], longIntegers: false }
+  /** The shared span array scanned objects take their spans from, and how much of it is taken. */
+  private chunk = new Int32Array(SPAN_CHUNK)
+  private chunkUsed = 0
+  private readonly reused: ReusedObject = { layout: { names: [], raw: [] }, bytes: Buffer.alloc(0), start: 0, end: 0, spans: this.values, spansAt: 0, longIntegers: false }
 
   /** The object in `bytes[start, end)`, or null (see the file comment). */
   scan(bytes: Buffer, start: number, end: number): FlatObject | null {
-    const spans: number[] = []
-    const layout = this.scanSpans(bytes, start, end, spans)
-    return layout === null ? null : { layout, bytes, start, end, spans, longIntegers: this.longIntegers }
+    const layout = this.scanValues(bytes, start, end)
+    if (layout === null) return null
+    const length = layout.names.length * 3
+    if (this.chunkUsed + length > this.chunk.length) {
+      this.chunk = new Int32Array(Math.max(SPAN_CHUNK, length))
+      this.chunkUsed = 0
+    }
+    const spansAt = this.chunkUsed
+    this.chunk.set(this.values.subarray(0, length), spansAt)
+    this.chunkUsed += length
+    return { layout, bytes, start, end, spans: this.chunk, spansAt, longIntegers: this.longIntegers }
   }
 
   /** `scan`, into one object the scanner reuses: valid until its next scan (to check an object, not to keep it). */
   scanTransient(bytes: Buffer, start: number, end: number): FlatObject | null {
-    const reused = this.reused
-    reused.spans.length = 0
-    const layout = this.scanSpans(bytes, start, end, reused.spans)
+    const layout = this.scanValues(bytes, start, end)
     if (layout === null) return null
+    const reused = this.reused
     reused.layout = layout
     reused.bytes = bytes
     reused.start = start
     reused.end = end
+    reused.spans = this.values
     reused.longIntegers = this.longIntegers
     return reused
   }
 
-  /** Scans the object, pushing each value's start, end and kind onto `spans`; its layout, or null. */
-  private scanSpans(bytes: Buffer, start: number, end: number, spans: number[]): FlatLayout | null {
+  /** Scans the object into `names` and `values`; its layout, or null. */
+  private scanValues(bytes: Buffer, start: number, end: number): FlatLayout | null {
     let i = skipSpace(bytes, start, end)
     if (bytes[i] !== OPEN_BRACE) return null
     i = skipSpace(bytes, i + 1, end)
@@ -162,14 +183,19 @@ export class FlatObjectScanner {
         } else {
           return null // an object, an array, or not JSON
         }
-        if ((count + 1) * 2 > this.scratch.length) {
-          const grown = new Int32Array(this.scratch.length * 2)
-          grown.set(this.scratch)
-          this.scratch = grown
+        if ((count + 1) * 3 > this.values.length) {
+          const names = new Int32Array(this.names.length * 2)
+          names.set(this.names)
+          this.names = names
+          const values = new Int32Array(this.values.length * 2)
+          values.set(this.values)
+          this.values = values
         }
-        this.scratch[count * 2] = nameStart
-        this.scratch[count * 2 + 1] = nameEnd
-        spans.push(valueStart, valueEnd, kind)
+        this.names[count * 2] = nameStart
+        this.names[count * 2 + 1] = nameEnd
+        this.values[count * 3] = valueStart
+        this.values[count * 3 + 1] = valueEnd
+        this.values[count * 3 + 2] = kind
         count++
         i = skipSpace(bytes, i, end)
         if (bytes[i] === COMMA) {
@@ -188,7 +214,7 @@ export class FlatObjectScanner {
 
   /** The remembered layout with the scanned names, or a new one; null when a name repeats. */
   private layoutOf(bytes: Buffer, count: number): FlatLayout | null {
-    const scratch = this.scratch
+    const scratch = this.names
     for (let l = 0; l < this.layouts.length; l++) {
       const layout = this.layouts[l]
       if (layout.raw.length !== count) continue
@@ -355,9 +381,10 @@ export function copyRoom(length: number): number {
  */
 export function writeCopyValue(object: FlatObject, f: number, out: Buffer, at: number): number {
   const { bytes, spans } = object
-  const start = spans[f * 3]
-  const end = spans[f * 3 + 1]
-  const kind = spans[f * 3 + 2] as ValueKind
+  const s = object.spansAt + f * 3
+  const start = spans[s]
+  const end = spans[s + 1]
+  const kind = spans[s + 2] as ValueKind
   if (kind === ValueKind.Null) {
     out[at] = COPY_NULL[0]
     out[at + 1] = COPY_NULL[1]
@@ -406,10 +433,12 @@ export function writeCopyValue(object: FlatObject, f: number, out: Buffer, at: n
 
 /** Whether field `f` of `a` and field `g` of `b` are the same bytes of the same kind (so the same value). */
 export function sameValue(a: FlatObject, f: number, b: FlatObject, g: number): boolean {
-  const aStart = a.spans[f * 3]
-  const length = a.spans[f * 3 + 1] - aStart
-  const bStart = b.spans[g * 3]
-  if (a.spans[f * 3 + 2] !== b.spans[g * 3 + 2] || b.spans[g * 3 + 1] - bStart !== length) return false
+  const fa = a.spansAt + f * 3
+  const gb = b.spansAt + g * 3
+  const aStart = a.spans[fa]
+  const length = a.spans[fa + 1] - aStart
+  const bStart = b.spans[gb]
+  if (a.spans[fa + 2] !== b.spans[gb + 2] || b.spans[gb + 1] - bStart !== length) return false
   for (let k = 0; k < length; k++) if (a.bytes[aStart + k] !== b.bytes[bStart + k]) return false
   return true
 }

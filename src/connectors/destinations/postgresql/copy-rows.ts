@@ -74,13 +74,13 @@ export function flatCopyRows(records: readonly DestinationRecord[], suffix: stri
   let room = 0
   for (const record of records) {
     const after = record.flat!.after
-    room += copyRoom(after.end - after.start) + after.spans.length + tail.length
+    room += copyRoom(after.end - after.start) + after.layout.names.length * 3 + tail.length
   }
   const out = Buffer.allocUnsafe(room)
   let at = 0
   for (const record of records) {
     const after = record.flat!.after
-    const fields = after.spans.length / 3
+    const fields = after.layout.names.length
     for (let f = 0; f < fields; f++) {
       if (f > 0) out[at++] = 0x09
       at = writeCopyValue(after, f, out, at)
