@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { RecordBatch, unpackAppendRecords } from './record-batch.js'
+import { PackedView, RecordBatch, unpackAppendRecords } from './record-batch.js'
 
 describe('RecordBatch', () => {
   it('keeps records added whole and records written as ranges, in order', () => {
@@ -35,5 +35,30 @@ describe('RecordBatch', () => {
     expect(large.isFull(5000)).toBe(false)
     large.add({ topic: 't', key: null, value: megabyte })
     expect(large.isFull(5000)).toBe(true)
+  })
+})
+
+describe('PackedView', () => {
+  it('gives each packed record, and where its key and value are, as unpacking would', () => {
+    const batch = new RecordBatch()
+    const added = [
+      { topic: 'a', partition: 0, offset: 7, timestamp: 1000, key: Buffer.from('k1'), value: Buffer.from('value one') },
+      { topic: 'b', partition: 2, offset: 8, timestamp: 1001, key: null, value: Buffer.from('v2'), headers: { op: 'c' } },
+      { topic: 'a', partition: 0, offset: 9, timestamp: 1002, key: Buffer.from('k3'), value: null },
+      { topic: 'a', partition: 1, offset: 10, timestamp: 1003, key: Buffer.from(''), value: Buffer.from('') },
+    ]
+    for (const record of added) batch.add(record)
+    const view = new PackedView(batch.pack())
+    expect(view.length).toBe(4)
+    added.forEach((record, i) => {
+      expect(view.record(i)).toEqual({ ...record, headers: record.headers ?? {} })
+      expect([view.topic(i), view.partition(i), view.offset(i)]).toEqual([record.topic, record.partition, record.offset])
+      const bytes = (at: number, length: number) => (length < 0 ? null : view.bytes.subarray(at, at + length))
+      expect(bytes(view.keyAt(i), view.keyLength(i))).toEqual(record.key)
+      expect(bytes(view.valueAt(i), view.valueLength(i))).toEqual(record.value)
+    })
+    // Each record's headers are its own.
+    view.record(1).headers.op = 'changed'
+    expect(view.record(1).headers).toEqual({ op: 'c' })
   })
 })

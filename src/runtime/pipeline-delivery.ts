@@ -14,6 +14,7 @@
 import { RecordDecoder } from '../connectors/destinations/decode-record.js'
 import { type DestinationRecord, type DestinationWriter, RecordError, deadLetterTopic, sourceOf } from '../connectors/destinations/destination.js'
 import type { TaskLogger } from '../connectors/source.js'
+import { PackedView } from '../log/record-batch.js'
 import type { AppendRecord, LogRecord, TopicLog } from '../log/topic-log.js'
 
 export interface DeliveryMetrics {
@@ -136,10 +137,14 @@ export async function runDelivery(o: DeliveryOptions): Promise<void> {
   }
 }
 
-/** Decoded records and the log records they came from, by index (two arrays: no object per record). */
+/**
+ * Decoded records and, by index, where they came from: the packed read and the position in it (parallel arrays, no
+ * object per record; the log record is built only for a record that is dead-lettered).
+ */
 interface Items {
-  raws: LogRecord[]
   decoded: DestinationRecord[]
+  views: PackedView[]
+  indexes: number[]
 }
 
 interface Polled {
@@ -158,7 +163,7 @@ async function partitionsOf(log: TopicLog, topic: string): Promise<number> {
 
 /** Up to `batchSize` records from the topics, starting at a rotating topic so a busy one cannot starve the rest. */
 async function poll(o: DeliveryOptions, decoder: RecordDecoder, topics: string[], positions: Map<string, number>, rotation: number): Promise<Polled> {
-  const polled: Polled = { items: { raws: [], decoded: [] }, undecodable: [], count: 0, bytes: 0, consumed: new Map() }
+  const polled: Polled = { items: { decoded: [], views: [], indexes: [] }, undecodable: [], count: 0, bytes: 0, consumed: new Map() }
   for (let i = 0; i < topics.length && polled.count < o.batchSize; i++) {
     const topic = topics[(i + rotation) % topics.length]
     const partitions = await partitionsOf(o.log, topic)
@@ -168,19 +173,21 @@ async function poll(o: DeliveryOptions, decoder: RecordDecoder, topics: string[]
       // batch's memory whatever `batchSize` and the record sizes): usually one read, which is a round trip to the
       // log's thread, queued behind its appends while a snapshot writes.
       while (polled.count < o.batchSize && polled.bytes < POLL_MAX_BYTES) {
-        const records = await o.log.read(topic, p, from, { maxRecords: o.batchSize - polled.count, maxBytes: POLL_MAX_BYTES - polled.bytes })
-        if (records.length === 0) break
-        for (const raw of records) {
+        const read = new PackedView(await o.log.readPacked(topic, p, from, { maxRecords: o.batchSize - polled.count, maxBytes: POLL_MAX_BYTES - polled.bytes }))
+        if (read.length === 0) break
+        const { items } = polled
+        for (let r = 0; r < read.length; r++) {
           try {
-            polled.items.decoded.push(decoder.decode(raw))
-            polled.items.raws.push(raw)
+            items.decoded.push(decoder.decodeAt(read, r))
+            items.views.push(read)
+            items.indexes.push(r)
           } catch (err) {
-            polled.undecodable.push({ raw, error: err as Error })
+            polled.undecodable.push({ raw: read.record(r), error: err as Error })
           }
+          polled.bytes += Math.max(read.keyLength(r), 0) + Math.max(read.valueLength(r), 0)
         }
-        polled.count += records.length
-        for (const raw of records) polled.bytes += (raw.key?.length ?? 0) + (raw.value?.length ?? 0)
-        from = records[records.length - 1].offset + 1
+        polled.count += read.length
+        from = read.offset(read.length - 1) + 1
         polled.consumed.set(key(topic, p), from)
       }
     }
@@ -242,16 +249,16 @@ async function deliver(o: DeliveryOptions, polled: Polled): Promise<void> {
 
 /** Applies the items; on a RecordError splits them in halves (in order) until the rejected ones are isolated. */
 async function applyIsolating(o: DeliveryOptions, items: Items): Promise<Failure[]> {
-  const { raws, decoded } = items
+  const { decoded, views, indexes } = items
   if (decoded.length === 0) return []
   try {
     await o.writer.write(decoded, o.signal)
     return []
   } catch (err) {
     if (!(err instanceof RecordError)) throw err
-    if (decoded.length === 1 || !err.isolate) return raws.map((raw) => ({ raw, error: err }))
+    if (decoded.length === 1 || !err.isolate) return views.map((view, i) => ({ raw: view.record(indexes[i]), error: err }))
     const middle = Math.ceil(decoded.length / 2)
-    const half = (from: number, to?: number): Items => ({ raws: raws.slice(from, to), decoded: decoded.slice(from, to) })
+    const half = (from: number, to?: number): Items => ({ decoded: decoded.slice(from, to), views: views.slice(from, to), indexes: indexes.slice(from, to) })
     return [...(await applyIsolating(o, half(0, middle))), ...(await applyIsolating(o, half(middle)))]
   }
 }

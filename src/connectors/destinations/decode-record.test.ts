@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { LogRecord } from '../../log/topic-log.js'
 import { mulberry32 } from '../../../test/harness/seeded-random.js'
+import { PackedView, RecordBatch } from '../../log/record-batch.js'
 import { RecordDecoder, decodeRecord } from './decode-record.js'
 import { type DestinationRecord, ExactInteger } from './destination.js'
 
@@ -74,7 +75,10 @@ describe('RecordDecoder', () => {
     const schemas = ['{"type":"struct","name":"x.Envelope"}', '{"type":"struct","name":"z.Envelope"}', '{"type":"struct","name":"y.Envelope","fields":[{"field":"after"}]}']
     const pick = <T>(items: T[]): T => items[Math.floor(random() * items.length)]
     const decoder = new RecordDecoder()
+    // The same stream read packed, as pipelines read it (decodeAt).
+    const packedDecoder = new RecordDecoder()
     let flat = 0
+    let packedFlat = 0
     // Runs of a few events of one kind and tail, as a topic holds them; schemas and after images vary within a run.
     let roll = 0
     let tail: string | undefined
@@ -94,11 +98,17 @@ describe('RecordDecoder', () => {
       const key = keyRoll < 0.02 ? '[1]' : keyRoll < 0.1 ? '{"id":1}' : keyRoll < 0.15 ? `{"schema":1,"payload":${id}}` : `{"id":${id}}`
       const input = record(key, value)
       const decoded = outcome(() => decoder.decode(input))
-      expect(decoded, `${key} ${value}`).toEqual(outcome(() => decodeRecord(input)))
+      const expected = outcome(() => decodeRecord(input))
+      expect(decoded, `${key} ${value}`).toEqual(expected)
+      const packed = new PackedView(RecordBatch.of([{ ...input, partition: 0, offset: 7 }]).pack())
+      let packedRecord: DestinationRecord | undefined
+      expect(outcome(() => (packedRecord = packedDecoder.decodeAt(packed, 0))), `packed: ${key} ${value}`).toEqual(expected)
+      if (packedRecord?.flat) packedFlat++
       if (!('error' in decoded) && (decoder.decode(input) as DestinationRecord).flat) flat++
     }
     // The flat path ran often enough to be tested (about one record in twenty qualifies).
     expect(flat).toBeGreaterThan(100)
+    expect(packedFlat).toBe(flat)
   })
 
   it('parses only the after image when the rest equals the last fully decoded event, sharing its source', () => {

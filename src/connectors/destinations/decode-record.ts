@@ -4,6 +4,7 @@
  * RecordError, so it goes to the dead-letter topic instead of stopping delivery.
  */
 import { parse as parseLossless } from 'lossless-json'
+import { ABSENT, PackedView } from '../../log/record-batch.js'
 import type { LogRecord } from '../../log/topic-log.js'
 import { type ChangeValue, type DestinationRecord, ExactInteger, type FlatRead, RecordError } from './destination.js'
 import { FlatObjectScanner, type FlatLayout, type FlatObject, sameValue } from './flat-json.js'
@@ -145,12 +146,9 @@ export class RecordDecoder {
   decode(record: LogRecord): DestinationRecord {
     const value = record.value
     if (value !== null && this.head !== null) {
-      // The remembered head and tail with a flat object between them: scanned once, never parsed.
-      const tailAt = value.length - (this.tail as Buffer).length
-      if (value[this.head.length] === OPEN_BRACE && bytesAt(value, 0, this.head) && bytesAt(value, tailAt, this.tail as Buffer)) {
-        const flat = this.flatRead(record, value, tailAt)
-        if (flat !== null) return new FlatReadRecord(record, this.valueSchema, flat.keyColumns, flat.after, flat.envelope)
-      }
+      const key = record.key
+      const flat = key === null ? null : this.flatReadIn(key, 0, key.length, value, 0, value.length)
+      if (flat !== null) return new FlatReadRecord(record, 0, this.valueSchema, flat.keyColumns, flat.after, flat.envelope)
       const afterEnd = this.sameEnvelopeEnd(value)
       if (afterEnd >= 0) {
         const envelope = this.envelope as ChangeValue
@@ -167,13 +165,42 @@ export class RecordDecoder {
     }
     const decoded = decodeRecord(record)
     this.remember(value, decoded)
-    if (this.head !== null) {
+    if (this.head !== null && record.key !== null) {
       // A snapshot read that starts a run: parsed already, and flat too when it qualifies, so a writer can take the
       // whole run's bytes.
-      const flat = this.flatRead(record, value as Buffer, (value as Buffer).length - (this.tail as Buffer).length)
+      const flat = this.flatReadIn(record.key, 0, record.key.length, value as Buffer, 0, (value as Buffer).length)
       if (flat !== null) decoded.flat = flat
     }
     return decoded
+  }
+
+  /**
+   * `decode` of the packed record `i` (a pipeline's reads, PackedView): a flat read is taken from the packed bytes
+   * without a record object; anything else is decoded from the record built for it.
+   */
+  decodeAt(view: PackedView, i: number): DestinationRecord {
+    const keyLength = view.keyLength(i)
+    const valueLength = view.valueLength(i)
+    if (this.head !== null && keyLength !== ABSENT && valueLength !== ABSENT) {
+      const keyAt = view.keyAt(i)
+      const valueAt = view.valueAt(i)
+      const flat = this.flatReadIn(view.bytes, keyAt, keyAt + keyLength, view.bytes, valueAt, valueAt + valueLength)
+      if (flat !== null) return new FlatReadRecord(view, i, this.valueSchema, flat.keyColumns, flat.after, flat.envelope)
+    }
+    return this.decode(view.record(i))
+  }
+
+  /**
+   * The read whose key is `keyBytes[keyStart, keyEnd)` and value `bytes[start, end)` as a flat read, when the value
+   * is the remembered head, a flat object and the remembered tail (scanned once, never parsed); else null.
+   */
+  private flatReadIn(keyBytes: Buffer, keyStart: number, keyEnd: number, bytes: Buffer, start: number, end: number): FlatRead | null {
+    const head = this.head as Buffer
+    const tail = this.tail as Buffer
+    const afterStart = start + head.length
+    const afterEnd = end - tail.length
+    if (afterEnd <= afterStart || bytes[afterStart] !== OPEN_BRACE || !bytesAt(bytes, start, head) || !bytesAt(bytes, afterEnd, tail)) return null
+    return this.flatRead(keyBytes, keyStart, keyEnd, bytes, afterStart, afterEnd)
   }
 
   /** Keeps what a fully decoded value offers the shortcuts (see above); forgets the last one's. */
@@ -215,12 +242,11 @@ export class RecordDecoder {
    * image's (a writer then takes them from there); else null. The scanner accepts only valid JSON, so such a record
    * decodes without error when its key and after image are parsed later (lazyRecord).
    */
-  private flatRead(record: LogRecord, value: Buffer, afterEnd: number): FlatRead | null {
-    if (record.key === null) return null
-    const after = this.afterScanner.scan(value, (this.head as Buffer).length, afterEnd)
+  private flatRead(keyBytes: Buffer, keyStart: number, keyEnd: number, bytes: Buffer, afterStart: number, afterEnd: number): FlatRead | null {
+    const after = this.afterScanner.scan(bytes, afterStart, afterEnd)
     // A row with an integer JSON.parse may round is decoded the exact way, envelope and all (decodeRecord).
     if (after === null || after.longIntegers) return null
-    const key = this.keyScanner.scanTransient(record.key, 0, record.key.length)
+    const key = this.keyScanner.scanTransient(keyBytes, keyStart, keyEnd)
     if (key === null || key.layout.names.length === 0) return null
     const positions = this.keyPositions(key.layout, after.layout)
     if (positions === null) return null
@@ -258,8 +284,10 @@ class FlatReadRecord implements DestinationRecord, FlatRead {
   private parsedKey: Record<string, unknown> | null | undefined = undefined
   private parsedValue: ChangeValue | undefined = undefined
 
+  /** `raw` is the log record, or the packed records holding it at `index`. */
   constructor(
-    private readonly raw: LogRecord,
+    private readonly raw: LogRecord | PackedView,
+    private readonly index: number,
     readonly valueSchema: unknown,
     readonly keyColumns: readonly string[],
     readonly after: FlatObject,
@@ -272,19 +300,19 @@ class FlatReadRecord implements DestinationRecord, FlatRead {
   }
 
   get topic(): string {
-    return this.raw.topic
+    return this.raw instanceof PackedView ? this.raw.topic(this.index) : this.raw.topic
   }
 
   get partition(): number {
-    return this.raw.partition
+    return this.raw instanceof PackedView ? this.raw.partition(this.index) : this.raw.partition
   }
 
   get offset(): number {
-    return this.raw.offset
+    return this.raw instanceof PackedView ? this.raw.offset(this.index) : this.raw.offset
   }
 
   get key(): Record<string, unknown> | null {
-    if (this.parsedKey === undefined) this.parsedKey = decodeKey(this.raw)
+    if (this.parsedKey === undefined) this.parsedKey = decodeKey(this.raw instanceof PackedView ? this.raw.record(this.index) : this.raw)
     return this.parsedKey
   }
 

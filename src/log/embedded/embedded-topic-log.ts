@@ -9,7 +9,7 @@
  * partition at the offset after its last acknowledged record.
  */
 import { LogClosedError } from '../log-errors.js'
-import { RecordBatch } from '../record-batch.js'
+import { type PackedRecords, RecordBatch } from '../record-batch.js'
 import type {
   AppendRecord,
   AppendResult,
@@ -50,11 +50,16 @@ export interface EmbeddedTopicLogOptions {
 export const DEFAULT_RETENTION_CHECK_INTERVAL_MS = 5 * 60 * 1000
 export const DEFAULT_TOMBSTONE_RETENTION_MS = 24 * 60 * 60 * 1000
 
-export async function createEmbeddedTopicLog(options: EmbeddedTopicLogOptions): Promise<TopicLog> {
-  return new EmbeddedTopicLog(options)
+/** The embedded log also reads packed (record-batch.ts), for the threaded log's worker to post as they are. */
+export interface EmbeddedTopicLog extends TopicLog {
+  readPacked(topic: string, partition: number, fromOffset: number, options?: ReadOptions): Promise<PackedRecords>
 }
 
-class EmbeddedTopicLog implements TopicLog {
+export async function createEmbeddedTopicLog(options: EmbeddedTopicLogOptions): Promise<EmbeddedTopicLog> {
+  return new EmbeddedLog(options)
+}
+
+class EmbeddedLog implements EmbeddedTopicLog {
   private readonly db: Db
   private readonly registry: TopicRegistry
   private readonly appender: Appender
@@ -134,6 +139,11 @@ class EmbeddedTopicLog implements TopicLog {
   async read(topic: string, partition: number, fromOffset: number, options?: ReadOptions): Promise<LogRecord[]> {
     this.assertOpen()
     return this.reader.read(topic, partition, fromOffset, options)
+  }
+
+  async readPacked(topic: string, partition: number, fromOffset: number, options?: ReadOptions): Promise<PackedRecords> {
+    this.assertOpen()
+    return this.reader.readPacked(topic, partition, fromOffset, options)
   }
 
   async offsets(topic: string, partition: number): Promise<PartitionOffsets> {

@@ -125,19 +125,35 @@ export class BatchEncoder {
 
 /**
  * Walks a row's records without building an object per record: after each `next()` that returns true the fields
- * describe the current record. Key, value and headers are views of the blob (nothing copied).
+ * describe the current record. Key, value and headers are where they are in `data` (length ABSENT for null), and as
+ * views of it (nothing copied) when asked for: a packed read copies the ranges and never makes the views.
  */
 export class BatchCursor {
   offset = -1
   timestamp = 0
-  key: Buffer | null = null
-  value: Buffer | null = null
-  headers: Buffer | null = null
+  keyAt = 0
+  keyLength = ABSENT
+  valueAt = 0
+  valueLength = ABSENT
+  headersAt = 0
+  headersLength = ABSENT
   /** Key + value + headers bytes. */
   size = 0
   private position = 0
 
-  constructor(private readonly baseOffset: number, private readonly data: Buffer) {}
+  constructor(private readonly baseOffset: number, readonly data: Buffer) {}
+
+  get key(): Buffer | null {
+    return this.keyLength === ABSENT ? null : this.data.subarray(this.keyAt, this.keyAt + this.keyLength)
+  }
+
+  get value(): Buffer | null {
+    return this.valueLength === ABSENT ? null : this.data.subarray(this.valueAt, this.valueAt + this.valueLength)
+  }
+
+  get headers(): Buffer | null {
+    return this.headersLength === ABSENT ? null : this.data.subarray(this.headersAt, this.headersAt + this.headersLength)
+  }
 
   next(): boolean {
     const data = this.data
@@ -149,9 +165,15 @@ export class BatchCursor {
     const valueLength = data.readInt32LE(p + 16)
     const headersLength = data.readInt32LE(p + 20)
     p += HEADER
-    this.key = keyLength === ABSENT ? null : data.subarray(p, (p += keyLength))
-    this.value = valueLength === ABSENT ? null : data.subarray(p, (p += valueLength))
-    this.headers = headersLength === ABSENT ? null : data.subarray(p, (p += headersLength))
+    this.keyAt = p
+    this.keyLength = keyLength
+    if (keyLength !== ABSENT) p += keyLength
+    this.valueAt = p
+    this.valueLength = valueLength
+    if (valueLength !== ABSENT) p += valueLength
+    this.headersAt = p
+    this.headersLength = headersLength
+    if (headersLength !== ABSENT) p += headersLength
     this.size = Math.max(keyLength, 0) + Math.max(valueLength, 0) + Math.max(headersLength, 0)
     this.position = p
     return true

@@ -6,11 +6,11 @@
  */
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads'
 import { TOPIC_CHANGES } from '../embedded/append-waiters.js'
-import { createEmbeddedTopicLog, type TopicLogLogger } from '../embedded/embedded-topic-log.js'
+import { createEmbeddedTopicLog, type EmbeddedTopicLog, type TopicLogLogger } from '../embedded/embedded-topic-log.js'
 import type { TopicLog } from '../topic-log.js'
 import type { CallMessage, WorkerMessage, WorkerOptions } from './protocol.js'
 import type { PackedRecords } from '../record-batch.js'
-import { packAppendResults, packLogRecords, toWireError, transferablesOf, unpackAppendRecords } from './wire.js'
+import { packAppendResults, toWireError, transferablesOf, unpackAppendRecords } from './wire.js'
 
 if (parentPort === null) throw new Error('log-worker.ts runs only as a worker thread')
 const port: MessagePort = parentPort
@@ -26,7 +26,7 @@ function forwardingLogger(): TopicLogLogger {
   return { info: send('info'), error: send('error') }
 }
 
-async function handle(log: TopicLog, call: CallMessage): Promise<void> {
+async function handle(log: EmbeddedTopicLog, call: CallMessage): Promise<void> {
   try {
     if (call.method === 'append') {
       const packed = call.args[0] as PackedRecords
@@ -40,7 +40,7 @@ async function handle(log: TopicLog, call: CallMessage): Promise<void> {
     }
     if (call.method === 'read') {
       const [topic, partition, fromOffset, options] = call.args as Parameters<TopicLog['read']>
-      const packed = packLogRecords(await log.read(topic, partition, fromOffset, options))
+      const packed = await log.readPacked(topic, partition, fromOffset, options)
       post({ kind: 'result', id: call.id, value: null, packed }, transferablesOf(packed))
       return
     }

@@ -27,7 +27,7 @@ import type {
   TopicInfo,
   TopicLog,
 } from '../topic-log.js'
-import { type RecordBatch, recycleBatchBuffer } from '../record-batch.js'
+import { type PackedRecords, type RecordBatch, recycleBatchBuffer } from '../record-batch.js'
 import type { CallMethod, WorkerMessage, WorkerOptions } from './protocol.js'
 import { fromWireError, packAppendRecords, transferablesOf, unpackAppendResults, unpackLogRecords } from './wire.js'
 
@@ -122,7 +122,11 @@ class ThreadedTopicLog implements TopicLog {
   }
 
   async read(topic: string, partition: number, fromOffset: number, options?: ReadOptions): Promise<LogRecord[]> {
-    return unpackLogRecords(await this.call('read', [topic, partition, fromOffset, options]))
+    return unpackLogRecords(await this.readPacked(topic, partition, fromOffset, options))
+  }
+
+  readPacked(topic: string, partition: number, fromOffset: number, options?: ReadOptions): Promise<PackedRecords> {
+    return this.call('read', [topic, partition, fromOffset, options])
   }
 
   offsets(topic: string, partition: number): Promise<PartitionOffsets> {

@@ -38,12 +38,9 @@ export function packLogRecords(records: LogRecord[]): PackedRecords {
   return RecordBatch.of(records).pack()
 }
 
-/** The headers of every record without any: one shared, frozen object rather than an empty one per record. */
-const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({})
-
 export function unpackLogRecords(packed: PackedRecords): LogRecord[] {
   return unpackRecords(packed, (topic, partition, offset, timestamp, key, value, headers) =>
-    ({ topic, partition, offset, timestamp, key, value, headers: headers ?? NO_HEADERS }))
+    ({ topic, partition, offset, timestamp, key, value, headers: headers ?? {} }))
 }
 
 /**
