@@ -28,11 +28,20 @@ import { readTableShape } from './table-schema-reader.js'
 
 /** 8 MB of heap per chunk: small enough to resume cheaply, large enough that per-chunk overhead vanishes. */
 const CHUNK_BLOCKS = 1024
+/**
+ * Attempts at a table that may fail in a row, with no chunk completed in between, before the table is marked failed.
+ * A failure that repeats (a row too large for its topic, a value a converter rejects) would otherwise restart the task
+ * for ever: each attempt appends the chunk's rows up to the failure again, and a blocking snapshot holds streaming
+ * paused meanwhile, so the source's slot retains WAL. An outage fails at connect, before any table is read.
+ */
+const MAX_TABLE_FAILURES = 5
 
 interface ChunkCursor {
   relfilenode: number
   chunkBlocks: number
   done: number[]
+  /** Attempts that failed since the last completed chunk (see MAX_TABLE_FAILURES). */
+  failures?: number
 }
 
 export interface ReadTablesOptions {
@@ -104,7 +113,14 @@ export async function readSnapshotTables(options: ReadTablesOptions): Promise<Sn
       run = current
       const state = run.tables.find((t) => t.topic === table.topic) as TableSnapshot
       if (state.status === 'cancelled') continue
-      run = await readTable({ ...options, run, state, mapper, encoder, emitter, workers, lsn, isLastTable: isLast(run, table) })
+      try {
+        run = await readTable({ ...options, run, state, mapper, encoder, emitter, workers, lsn, isLastTable: isLast(run, table) })
+      } catch (error) {
+        // The task restarts either way (the emitter and connections may be unusable); a table that keeps failing is
+        // marked failed first, so the restarted run skips it and goes on with the rest.
+        if (!signal.aborted) await noteTableFailure(options, run.id, table.topic, error)
+        throw error
+      }
       if (run.status === 'cancelled' || signal.aborted) return run
     }
     await emitter.checkpoint('run')
@@ -116,6 +132,25 @@ export async function readSnapshotTables(options: ReadTablesOptions): Promise<Sn
   } finally {
     await Promise.all(workers.map((w) => w.query('COMMIT').catch(() => undefined).then(() => w.end()).catch(() => undefined)))
   }
+}
+
+/** Counts a failed attempt at a table; at MAX_TABLE_FAILURES the table is marked failed, with the error as reason. */
+async function noteTableFailure(options: ReadTablesOptions, runId: string, topic: string, error: unknown): Promise<void> {
+  const run = await options.channel.get(runId)
+  const state = run?.tables.find((t) => t.topic === topic)
+  if (!run || !state || state.status !== 'running') return
+  const cursor = { ...(state.cursor as Partial<ChunkCursor> | null) }
+  cursor.failures = (cursor.failures ?? 0) + 1
+  const message = error instanceof Error ? error.message : String(error)
+  if (cursor.failures < MAX_TABLE_FAILURES) {
+    await options.channel.save(patchTable(run, topic, { cursor }))
+    return
+  }
+  options.logger.error({ snapshot_id: runId, topic, attempts: cursor.failures, err: error }, 'snapshot of a table failed repeatedly: marked failed')
+  await options.channel.save({
+    ...patchTable(run, topic, { status: 'failed', endedAt: new Date().toISOString(), cursor }),
+    reason: `${topic}: ${message} (${cursor.failures} attempts)`,
+  })
 }
 
 function isLast(run: SnapshotRun, table: TableSnapshot): boolean {
@@ -141,9 +176,11 @@ async function readTable(
   )
   const blocks = Number(size.blocks)
   const relfilenode = Number(size.relfilenode)
-  const previous = state.cursor as ChunkCursor | null
-  const resumable = previous && previous.relfilenode === relfilenode && previous.chunkBlocks === CHUNK_BLOCKS
-  const cursor: ChunkCursor = resumable ? { ...previous, done: [...previous.done] } : { relfilenode, chunkBlocks: CHUNK_BLOCKS, done: [] }
+  const previous = state.cursor as Partial<ChunkCursor> | null
+  const resumable = previous?.done && previous.relfilenode === relfilenode && previous.chunkBlocks === CHUNK_BLOCKS
+  const cursor: ChunkCursor = resumable
+    ? { ...(previous as ChunkCursor), done: [...(previous.done as number[])] }
+    : { relfilenode, chunkBlocks: CHUNK_BLOCKS, done: [], failures: previous?.failures ?? 0 }
   let rowsRead = resumable ? state.rowsRead : 0
   const lastStart = await lastChunkWithRows(workers[0], name, Math.floor(Math.max(blocks - 1, 0) / CHUNK_BLOCKS) * CHUNK_BLOCKS)
   const starts: number[] = []
@@ -188,6 +225,7 @@ async function readTable(
       // Progress saves are serialized: chunks finish in any order with several workers.
       saving = saving.then(async () => {
         cursor.done.push(start)
+        cursor.failures = 0
         rowsRead += count
         run = await channel.save(patchTable(run, state.topic, { rowsRead, cursor }))
         const mine = run.tables.find((t) => t.topic === state.topic)
