@@ -129,6 +129,10 @@ function compositeEnd(bytes: Buffer, start: number): number {
  * - Events that carry their schema (`{"schema":…,"payload":…}`) repeat it in every event of a table: a value that
  *   starts with the last fully decoded one's bytes up to its payload has only its payload parsed, the schema shared.
  * Anything else, or a row holding an integer beyond 2^53 (parsed the exact way), takes decodeRecord.
+ *
+ * A snapshot read whose after image (and key) is a flat JSON object is not even parsed: it is scanned (flat-json.ts)
+ * and comes out as a FlatReadRecord, whose `flat` lets a writer copy the values' bytes and whose key and after image
+ * are parsed only if something reads them.
  */
 export class RecordDecoder {
   /** The remembered snapshot read: the bytes before and after its after image, its envelope and schema. */
@@ -240,7 +244,7 @@ export class RecordDecoder {
   /**
    * The key and after image scanned as flat objects (flat-json.ts), when both are and the key's values are the after
    * image's (a writer then takes them from there); else null. The scanner accepts only valid JSON, so such a record
-   * decodes without error when its key and after image are parsed later (lazyRecord).
+   * decodes without error when its key and after image are parsed later (FlatReadRecord).
    */
   private flatRead(keyBytes: Buffer, keyStart: number, keyEnd: number, bytes: Buffer, afterStart: number, afterEnd: number): FlatRead | null {
     const after = this.afterScanner.scan(bytes, afterStart, afterEnd)

@@ -31,6 +31,33 @@ export async function openPostgresqlWriter(pg: TestPostgres, database: string, c
   return writer
 }
 
+/**
+ * Which statement applied a step, read from the target itself: a statement-level trigger on each logged table records
+ * `current_query()` into a `statements` table, so nothing is mocked. `install` once per database, then `table` creates
+ * a logged table and `statements` lists what inserted into it, in order (`COPY`, `INSERT`…).
+ */
+export function statementLog(pg: TestPostgres, database: string) {
+  return {
+    async install(): Promise<void> {
+      await pg.query('CREATE TABLE statements (n serial PRIMARY KEY, tbl text, query text)', [], database)
+      await pg.query(
+        `CREATE FUNCTION log_statement() RETURNS trigger LANGUAGE plpgsql AS $$
+           BEGIN INSERT INTO statements (tbl, query) VALUES (TG_TABLE_NAME, current_query()); RETURN NULL; END $$`,
+        [],
+        database,
+      )
+    },
+    async table(name: string, columns: string, schema = 'public'): Promise<void> {
+      await pg.query(`CREATE TABLE ${schema}.${name} ${columns}`, [], database)
+      await pg.query(`CREATE TRIGGER ${name}_log AFTER INSERT ON ${schema}.${name} FOR EACH STATEMENT EXECUTE FUNCTION log_statement()`, [], database)
+    },
+    async statements(table: string): Promise<string[]> {
+      const { rows } = await pg.query('SELECT query FROM statements WHERE tbl = $1 ORDER BY n', [table], database)
+      return rows.map((r) => (String(r.query).startsWith('COPY') ? 'COPY' : String(r.query).split(' ')[0]))
+    },
+  }
+}
+
 export async function createDestination(api: ApiClient, config: Record<string, unknown>): Promise<string> {
   const res = await api.request('POST', '/destinations', { name: `dst-${process.pid}-${++counter}`, connector: 'postgresql', config })
   if (res.status !== 200) throw new Error(`create destination: ${res.status} ${JSON.stringify(res.body)}`)

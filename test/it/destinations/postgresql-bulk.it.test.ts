@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { DestinationRecord, DestinationWriter } from '../../../src/connectors/destinations/destination.js'
 import { ExactInteger, RecordError } from '../../../src/connectors/destinations/destination.js'
 import { type TestPostgres, startPostgres } from '../../harness/postgres.js'
-import { openPostgresqlWriter } from './delivery-helpers.js'
+import { openPostgresqlWriter, statementLog } from './delivery-helpers.js'
 
 let offset = 0
 
@@ -47,26 +47,15 @@ describe('postgresql destination bulk path', () => {
   const open = (database: string, config: Record<string, unknown> = {}) => openPostgresqlWriter(pg, database, config, writers)
   const rows = async (sql: string) => (await pg.query(sql, [], 'bulk')).rows
 
-  /** A table whose inserting statements are logged (one row per statement) in `statements`. */
-  async function loggedTable(name: string, columns: string): Promise<void> {
-    await pg.query(`CREATE TABLE public.${name} ${columns}`, [], 'bulk')
-    await pg.query(`CREATE TRIGGER ${name}_log AFTER INSERT ON public.${name} FOR EACH STATEMENT EXECUTE FUNCTION log_statement()`, [], 'bulk')
-  }
-  async function statements(table: string): Promise<string[]> {
-    const logged = await rows(`SELECT query FROM statements WHERE tbl = '${table}' ORDER BY n`)
-    return logged.map((r) => (String(r.query).startsWith('COPY') ? 'COPY' : String(r.query).split(' ')[0]))
-  }
+  let log: ReturnType<typeof statementLog>
+  const loggedTable = (name: string, columns: string) => log.table(name, columns)
+  const statements = (table: string) => log.statements(table)
 
   beforeAll(async () => {
     pg = await startPostgres()
     await pg.createDatabase('bulk')
-    await pg.query(`CREATE TABLE statements (n serial PRIMARY KEY, tbl text, query text)`, [], 'bulk')
-    await pg.query(
-      `CREATE FUNCTION log_statement() RETURNS trigger LANGUAGE plpgsql AS $$
-         BEGIN INSERT INTO statements (tbl, query) VALUES (TG_TABLE_NAME, current_query()); RETURN NULL; END $$`,
-      [],
-      'bulk',
-    )
+    log = statementLog(pg, 'bulk')
+    await log.install()
   })
   afterAll(async () => {
     for (const w of writers) await w.close()
@@ -133,8 +122,7 @@ describe('postgresql destination bulk path', () => {
   it('writes __deleted = false with COPY in soft-delete mode, and a later delete still marks the row', async () => {
     const writer = await open('bulk', { 'delete.mode': 'soft', schema: 'soft' })
     await pg.query('CREATE SCHEMA soft', [], 'bulk')
-    await pg.query('CREATE TABLE soft.kept (id bigint PRIMARY KEY, name text, __deleted boolean NOT NULL DEFAULT false)', [], 'bulk')
-    await pg.query(`CREATE TRIGGER kept_log AFTER INSERT ON soft.kept FOR EACH STATEMENT EXECUTE FUNCTION log_statement()`, [], 'bulk')
+    await log.table('kept', '(id bigint PRIMARY KEY, name text, __deleted boolean NOT NULL DEFAULT false)', 'soft')
     await writer.write(Array.from({ length: 100 }, (_, i) => event('kept', 'r', { id: i, name: `n${i}` })), signal)
     expect(await statements('kept')).toEqual(['COPY'])
     await writer.write([{ ...event('kept', 'c', { id: 7, name: 'n7' }), value: { before: { id: 7, name: 'n7' }, after: null, source: { schema: 'public', table: 'kept' }, op: 'd' } }], signal)

@@ -11,7 +11,7 @@ import { RecordDecoder } from '../../../src/connectors/destinations/decode-recor
 import type { DestinationRecord, DestinationWriter } from '../../../src/connectors/destinations/destination.js'
 import type { LogRecord } from '../../../src/log/topic-log.js'
 import { type TestPostgres, startPostgres } from '../../harness/postgres.js'
-import { openPostgresqlWriter } from './delivery-helpers.js'
+import { openPostgresqlWriter, statementLog } from './delivery-helpers.js'
 
 let offset = 0
 
@@ -45,14 +45,9 @@ describe('postgresql destination flat path', () => {
   const dump = (table: string, schema = 'public') =>
     rows(`SELECT id, name, amount::text, score, flag, doc::text, note FROM ${schema}.${table} ORDER BY id`)
 
-  async function loggedTable(name: string, columns: string, schema = 'public'): Promise<void> {
-    await pg.query(`CREATE TABLE ${schema}.${name} ${columns}`, [], 'flat')
-    await pg.query(`CREATE TRIGGER ${name}_log AFTER INSERT ON ${schema}.${name} FOR EACH STATEMENT EXECUTE FUNCTION log_statement()`, [], 'flat')
-  }
-  async function statements(table: string): Promise<string[]> {
-    const logged = await rows(`SELECT query FROM statements WHERE tbl = '${table}' ORDER BY n`)
-    return logged.map((r) => (String(r.query).startsWith('COPY') ? 'COPY' : String(r.query).split(' ')[0]))
-  }
+  let log: ReturnType<typeof statementLog>
+  const loggedTable = (name: string, columns: string, schema?: string) => log.table(name, columns, schema)
+  const statements = (table: string) => log.statements(table)
 
   /** Decodes the records as a pipeline does; the first of a run is decoded in full, the rest may be flat. */
   function decode(records: LogRecord[]): DestinationRecord[] {
@@ -74,13 +69,8 @@ describe('postgresql destination flat path', () => {
   beforeAll(async () => {
     pg = await startPostgres()
     await pg.createDatabase('flat')
-    await pg.query(`CREATE TABLE statements (n serial PRIMARY KEY, tbl text, query text)`, [], 'flat')
-    await pg.query(
-      `CREATE FUNCTION log_statement() RETURNS trigger LANGUAGE plpgsql AS $$
-         BEGIN INSERT INTO statements (tbl, query) VALUES (TG_TABLE_NAME, current_query()); RETURN NULL; END $$`,
-      [],
-      'flat',
-    )
+    log = statementLog(pg, 'flat')
+    await log.install()
   })
   afterAll(async () => {
     for (const w of writers) await w.close()

@@ -24,7 +24,7 @@ export type RegularStep =
 /**
  * Snapshot reads the decoder kept as flat JSON (`DestinationRecord.flat`), all of one table and layout: rows that
  * should be new, which the writer copies into COPY text without parsing them. When it cannot, it plans the records
- * again as regular steps (`planBatch(step.records, …)`: their `key` and `after` are parsed then).
+ * again as regular steps (`planRegular(step.records, …)`: their `key` and `after` are parsed then).
  */
 export interface FlatStep {
   kind: 'flat'
