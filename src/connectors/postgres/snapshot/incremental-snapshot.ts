@@ -42,6 +42,16 @@ interface Cursor {
   lastKey: Array<string | null> | null
 }
 
+/**
+ * Attempts at one chunk (by run, table and start key) since this process started. A chunk whose rows cannot be
+ * appended (one too large for its topic, say) fails in the stream, which restarts the source task and with it this
+ * run, at the same chunk: after MAX_CHUNK_ATTEMPTS the table is marked failed instead, so the source stops
+ * restarting (as a blocking snapshot's table does, table-snapshot-reader.ts). Kept in memory: task restarts happen in
+ * this process, and a process that restarts starts over.
+ */
+const chunkAttempts = new Map<string, number>()
+const MAX_CHUNK_ATTEMPTS = 5
+
 function keyString(values: EventValue[]): string {
   return JSON.stringify(values, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))
 }
@@ -145,6 +155,17 @@ async function snapshotTable(options: IncrementalSnapshotOptions, reader: pg.Cli
       await waitForWake((s) => channel.changed(s), 2000, signal)
       continue
     }
+    const attemptKey = `${run.id}\u0000${table.topic}\u0000${JSON.stringify(cursor.lastKey)}`
+    const attempts = (chunkAttempts.get(attemptKey) ?? 0) + 1
+    if (attempts > MAX_CHUNK_ATTEMPTS) {
+      chunkAttempts.delete(attemptKey)
+      options.logger.error({ snapshot_id: run.id, topic: table.topic, attempts: MAX_CHUNK_ATTEMPTS }, 'incremental snapshot chunk failed repeatedly: table marked failed')
+      return channel.save({
+        ...patch(run, table.topic, { status: 'failed', endedAt: new Date().toISOString() }),
+        reason: `${table.topic}: the chunk after key ${JSON.stringify(cursor.lastKey)} failed ${MAX_CHUNK_ATTEMPTS} times (the source's last error says why)`,
+      })
+    }
+    chunkAttempts.set(attemptKey, attempts)
     const window = new ChunkWindow(mapped, keyColumns, mapper)
     options.control.interceptor = window
     const conditions: string[] = []
@@ -167,6 +188,7 @@ async function snapshotTable(options: IncrementalSnapshotOptions, reader: pg.Cli
     await untilAborted(window.done, signal)
     options.control.interceptor = null
     if (signal.aborted) return run
+    chunkAttempts.delete(attemptKey)
     rowsRead += window.emitted
     const last = chunk.at(-1)
     if (last) cursor = { lastKey: keyIndexes.map((i) => last.values[i]) }
