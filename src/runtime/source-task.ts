@@ -2,7 +2,8 @@
  * One source's task: runs its connector until stopped, and on failure reports `Broken` with the reason and runs it
  * again after a capped exponential backoff (longer for failures retrying cannot fix quickly, such as a missing
  * privilege — the user may fix the database meanwhile). The connector reports when it is streaming; only then is the
- * source `Active`.
+ * source `Active`. The backoff starts over only after a run that lasted (STABLE_RUN_MS): a connector that fails
+ * shortly after each start — on the same change, say — is retried less and less often, not every half second.
  */
 import { ConnectorError } from '../connectors/connector-error.js'
 import type { SnapshotChannel } from '../connectors/snapshot-run.js'
@@ -30,10 +31,13 @@ export interface SourceTaskOptions {
   onWarning(warning: string | null): void
   retriableBackoff?: BackoffOptions
   permanentBackoff?: BackoffOptions
+  /** How long a run must have lasted since it first reported running for a failure to start the backoff over. */
+  stableRunMs?: number
 }
 
 const RETRIABLE: BackoffOptions = { initialMs: 500, maxMs: 15_000 }
 const PERMANENT: BackoffOptions = { initialMs: 5_000, maxMs: 60_000 }
+const STABLE_RUN_MS = 30_000
 
 export class SourceTask {
   private readonly stopController = new AbortController()
@@ -66,6 +70,7 @@ export class SourceTask {
       this.current = new AbortController()
       options.onStatus({ state: 'starting', reason: null })
       let error: unknown = null
+      let runningSince: number | null = null
       try {
         await options.connector.run({
           sourceId: options.sourceId,
@@ -80,7 +85,7 @@ export class SourceTask {
             if (!this.stopping) options.onWarning(warning)
           },
           onRunning: () => {
-            attempt = 0
+            runningSince ??= Date.now()
             options.onStatus({ state: 'running', reason: null })
           },
         })
@@ -89,6 +94,7 @@ export class SourceTask {
         error = err
       }
       if (stopped.aborted) break
+      if (runningSince !== null && Date.now() - runningSince >= (options.stableRunMs ?? STABLE_RUN_MS)) attempt = 0
       const retriable = !(error instanceof ConnectorError) || error.retriable
       const reason = error instanceof Error ? error.message : String(error)
       options.logger.warn({ err: error, attempt, retriable }, 'source task failed')
