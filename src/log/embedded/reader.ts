@@ -18,6 +18,8 @@ import type { TopicRegistry } from './topic-registry.js'
 export const DEFAULT_MAX_RECORDS = 500
 /** Kafka's max.partition.fetch.bytes. */
 export const DEFAULT_MAX_BYTES = 1024 * 1024
+/** The packed buffer a read starts with. */
+const SMALL_READ = { records: 256, bytes: 64 * 1024 }
 
 
 export class Reader {
@@ -56,7 +58,9 @@ export class Reader {
    * the packed buffer, with no record object or view per record on the way (the threaded log's reads).
    */
   readPacked(topicName: string, partitionNo: number, fromOffset: number, options: ReadOptions = {}): PackedRecords {
-    const batch = new RecordBatch()
+    // Sized for a small read (a paced stream's few records); a large one grows it. Without a size the batch starts
+    // at a megabyte, which every read would allocate anew (the buffer leaves this thread with the result).
+    const batch = new RecordBatch(SMALL_READ)
     let headers: Headers | null = null
     let lastHeaders: Buffer | null = null
     this.walk(topicName, partitionNo, fromOffset, options, (record) => {
