@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest'
 import { InvalidLogRequestError, TopicExistsError, TopicNotFoundError } from '../log-errors.js'
 import type { LogRecord } from '../topic-log.js'
+import { RecordBatch } from '../record-batch.js'
 import {
   fromWireError,
   packAppendRecords,
   packAppendResults,
-  packLogRecords,
   toWireError,
   unpackAppendRecords,
   unpackAppendResults,
@@ -46,7 +46,7 @@ describe('record packing', () => {
       { topic: 't', partition: 0, offset: 41, timestamp: 5, key: Buffer.from('k'), value: null, headers: {} },
       { topic: 't', partition: 1, offset: 0, timestamp: 6, key: null, value: Buffer.from('v'), headers: { a: 'b' } },
     ]
-    expect(unpackLogRecords(packLogRecords(records))).toEqual(records)
+    expect(unpackLogRecords(RecordBatch.of(records).pack())).toEqual(records)
   })
 
   it('rejects what the packed form cannot carry with the log error naming the field', () => {

@@ -34,10 +34,6 @@ export function packAppendRecords(records: AppendRecord[] | RecordBatch): Packed
   return RecordBatch.of(records).pack()
 }
 
-export function packLogRecords(records: LogRecord[]): PackedRecords {
-  return RecordBatch.of(records).pack()
-}
-
 export function unpackLogRecords(packed: PackedRecords): LogRecord[] {
   return unpackRecords(packed, (topic, partition, offset, timestamp, key, value, headers) =>
     ({ topic, partition, offset, timestamp, key, value, headers: headers ?? {} }))
