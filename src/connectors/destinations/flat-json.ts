@@ -61,7 +61,6 @@ const DIGIT_0 = 0x30
 const DIGIT_9 = 0x39
 const LETTER_E = 0x65
 const LETTER_UPPER_E = 0x45
-const PLUS = 0x2b
 const LETTER_U = 0x75
 const TRUE = Buffer.from('true')
 const FALSE = Buffer.from('false')
