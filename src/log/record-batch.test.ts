@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { PackedView, RecordBatch, unpackAppendRecords } from './record-batch.js'
+import { PackedView, RecordBatch, unpackAppendRecords, unpackRecords } from './record-batch.js'
 
 describe('RecordBatch', () => {
   it('keeps records added whole and records written as ranges, in order', () => {
@@ -35,6 +35,45 @@ describe('RecordBatch', () => {
     expect(large.isFull(5000)).toBe(false)
     large.add({ topic: 't', key: null, value: megabyte })
     expect(large.isFull(5000)).toBe(true)
+  })
+})
+
+describe('RecordBatch value frames', () => {
+  it('packs a frame once with the index of each record\'s frame; appends get the body and the frame, unpacking joins them', () => {
+    // A pooled Buffer: packing must not post its whole pool slab.
+    const frame = { prefix: Buffer.from('{"after":'), suffix: Buffer.from(',"op":"r"}') }
+    const batch = new RecordBatch()
+    for (let i = 0; i < 3; i++) {
+      batch.writeRange(Buffer.from(`{"id":${i}}`), 0, 8)
+      batch.endKey(false)
+      batch.writeRange(Buffer.from(`{"n":${i}}`), 0, 7)
+      batch.endRecord('t', i, frame)
+    }
+    batch.add({ topic: 't', key: null, value: Buffer.from('plain') })
+    batch.add({ topic: 't', key: null, value: Buffer.from('x'), frame })
+    expect(batch.bytes).toBe(3 * (8 + 7) + 5 + 1 + 4 * (frame.prefix.length + frame.suffix.length))
+    const packed = batch.pack()
+    expect(packed.frames).toHaveLength(1)
+    expect(packed.frames?.[0].prefix.buffer.byteLength).toBe(frame.prefix.length)
+    expect([...(packed.frameOf ?? [])]).toEqual([0, 0, 0, -1, 0])
+    const appended = unpackAppendRecords(packed)
+    expect(appended.map((r) => r.value?.toString())).toEqual(['{"n":0}', '{"n":1}', '{"n":2}', 'plain', 'x'])
+    expect(appended[0].frame).toBe(appended[2].frame)
+    expect(appended[3].frame).toBeUndefined()
+    expect(Buffer.from(appended[4].frame?.suffix ?? []).toString()).toBe(',"op":"r"}')
+    const whole = unpackRecords(packed, (_t, _p, _o, _ts, _k, value) => value?.toString())
+    expect(whole).toEqual(['{"after":{"n":0},"op":"r"}', '{"after":{"n":1},"op":"r"}', '{"after":{"n":2},"op":"r"}', 'plain', '{"after":x,"op":"r"}'])
+    expect(() => new PackedView(packed)).toThrow(/unframed/)
+  })
+
+  it('gives records after the last framed one no frame, whatever the batch grew to', () => {
+    const frame = { prefix: Buffer.from('<'), suffix: Buffer.from('>') }
+    const batch = new RecordBatch({ records: 1, bytes: 16 })
+    batch.add({ topic: 't', key: null, value: Buffer.from('a'), frame })
+    for (let i = 0; i < 5000; i++) batch.add({ topic: 't', key: null, value: Buffer.from('b') })
+    const values = unpackRecords(batch.pack(), (_t, _p, _o, _ts, _k, value) => value?.toString())
+    expect(values[0]).toBe('<a>')
+    expect(values.slice(1).every((v) => v === 'b')).toBe(true)
   })
 })
 

@@ -12,7 +12,7 @@
  * null key/value — and the key and value bytes back to back.
  */
 import { copyBytes, writeUtf8 } from '../util/byte-writer.js'
-import type { AppendRecord, Headers, LogRecord } from './topic-log.js'
+import type { AppendRecord, Headers, LogRecord, ValueFrame } from './topic-log.js'
 
 export interface PackedRecords {
   count: number
@@ -21,6 +21,28 @@ export interface PackedRecords {
   data: Uint8Array
   /** Per record, or null when no record has headers (the common case). */
   headers: Array<Headers | null> | null
+  /**
+   * Appends only (reads return whole values): the distinct value frames, and per record the index of its frame
+   * (ABSENT for none); both null when no record has one. A framed record's value length is its own bytes'.
+   */
+  frames?: ValueFrame[] | null
+  frameOf?: Int32Array | null
+}
+
+/** Where a stored record's key, value and value frame are in its stored bytes (embedded/stored-batch.ts). */
+export interface StoredRanges {
+  data: Uint8Array
+  keyAt: number
+  /** ABSENT for a null key. */
+  keyLength: number
+  valueAt: number
+  /** The value's own bytes; ABSENT for a null value. */
+  valueLength: number
+  prefixAt: number
+  /** 0 without a frame. */
+  prefixLength: number
+  suffixAt: number
+  suffixLength: number
 }
 
 export const FIELDS = 6
@@ -31,6 +53,7 @@ export interface BatchRecord {
   topic: string
   key: Uint8Array | string | null | undefined
   value: Uint8Array | string | null | undefined
+  frame?: ValueFrame
   partition?: number
   offset?: number
   timestamp?: number
@@ -66,7 +89,10 @@ export class RecordBatch {
   private readonly topics: string[] = []
   private readonly topicIndex = new Map<string, number>()
   private headers: Array<Headers | null> | null = null
-  /** Key and value bytes added so far. */
+  private frames: ValueFrame[] | null = null
+  private frameIndex: Map<ValueFrame, number> | null = null
+  private frameOf: Int32Array | null = null
+  /** Key and value bytes added so far (a framed value's frame included). */
   bytes = 0
   /** Bytes written so far of the key or value being written with `writeRange`, and the key's length once ended. */
   private open = 0
@@ -111,7 +137,28 @@ export class RecordBatch {
       this.headers ??= []
       this.headers[this.count] = record.headers
     }
+    if (record.frame !== undefined) this.setFrame(record.frame)
     this.count++
+  }
+
+  /** Gives the record being added (at `count`) its frame. */
+  private setFrame(frame: ValueFrame): void {
+    this.frames ??= []
+    this.frameIndex ??= new Map()
+    let index = this.frameIndex.get(frame)
+    if (index === undefined) {
+      index = this.frames.push(frame) - 1
+      this.frameIndex.set(frame, index)
+    }
+    if (this.frameOf === null) {
+      this.frameOf = new Int32Array(Math.max(this.meta.length / FIELDS, this.count + 1)).fill(ABSENT)
+    } else if (this.count >= this.frameOf.length) {
+      const grown = new Int32Array(Math.max(this.frameOf.length * 2, this.count + 1)).fill(ABSENT)
+      grown.set(this.frameOf)
+      this.frameOf = grown
+    }
+    this.frameOf[this.count] = index
+    this.bytes += frame.prefix.length + frame.suffix.length
   }
 
   private addMeta(topic: string, partition: number, offset: number, timestamp: number, keyLength: number, valueLength: number): void {
@@ -136,17 +183,23 @@ export class RecordBatch {
   }
 
   /**
-   * Adds a stored record from ranges of `source` (length ABSENT for a null key or value): how a read packs what it
-   * finds for another thread without a record object or a view per key and value.
+   * Adds a stored record from ranges of its stored bytes, a framed value joined with its frame: how a read packs what
+   * it finds for another thread without a record object or a view per key and value.
    */
-  addRanges(topic: string, partition: number, offset: number, timestamp: number, source: Uint8Array,
-    keyAt: number, keyLength: number, valueAt: number, valueLength: number, headers: Headers | null): void {
-    this.reserve(Math.max(keyLength, 0) + Math.max(valueLength, 0))
+  addStored(topic: string, partition: number, offset: number, timestamp: number, stored: StoredRanges,
+    headers: Headers | null): void {
+    const { data: source, keyAt, keyLength, valueAt, valueLength, prefixLength, suffixLength } = stored
+    const value = valueLength === ABSENT ? ABSENT : prefixLength + valueLength + suffixLength
+    this.reserve(Math.max(keyLength, 0) + Math.max(value, 0))
     const data = this.data as Buffer
     if (keyLength > 0) this.position += copyBytes(source, keyAt, keyAt + keyLength, data, this.position)
-    if (valueLength > 0) this.position += copyBytes(source, valueAt, valueAt + valueLength, data, this.position)
-    this.bytes += Math.max(keyLength, 0) + Math.max(valueLength, 0)
-    this.addMeta(topic, partition, offset, timestamp, keyLength, valueLength)
+    if (value > 0) {
+      if (prefixLength > 0) this.position += copyBytes(source, stored.prefixAt, stored.prefixAt + prefixLength, data, this.position)
+      if (valueLength > 0) this.position += copyBytes(source, valueAt, valueAt + valueLength, data, this.position)
+      if (suffixLength > 0) this.position += copyBytes(source, stored.suffixAt, stored.suffixAt + suffixLength, data, this.position)
+    }
+    this.bytes += Math.max(keyLength, 0) + Math.max(value, 0)
+    this.addMeta(topic, partition, offset, timestamp, keyLength, value)
     if (headers !== null && Object.keys(headers).length > 0) {
       this.headers ??= []
       this.headers[this.count] = headers
@@ -174,9 +227,11 @@ export class RecordBatch {
     this.open = 0
   }
 
-  endRecord(topic: string, timestamp: number): void {
+  /** Ends the record; with `frame`, what was written since `endKey` is the value between its prefix and suffix. */
+  endRecord(topic: string, timestamp: number, frame?: ValueFrame): void {
     this.addMeta(topic, ABSENT, ABSENT, timestamp, this.openKey, this.open)
     this.open = 0
+    if (frame !== undefined) this.setFrame(frame)
     this.count++
   }
 
@@ -190,7 +245,19 @@ export class RecordBatch {
       meta: this.meta.subarray(0, this.count * FIELDS),
       data: data.subarray(0, this.position),
       headers,
+      // Copied into exact buffers: posting a view of a pooled Buffer would copy its whole pool slab.
+      frames: this.frames?.map(({ prefix, suffix }) => ({ prefix: new Uint8Array(prefix), suffix: new Uint8Array(suffix) })) ?? null,
+      frameOf: this.frameOf === null ? null : this.framesOfAll(),
     }
+  }
+
+  /** `frameOf` covering every record (records after the last framed one have none). */
+  private framesOfAll(): Int32Array {
+    const frameOf = this.frameOf as Int32Array
+    if (frameOf.length >= this.count) return frameOf.subarray(0, this.count)
+    const all = new Int32Array(this.count).fill(ABSENT)
+    all.set(frameOf)
+    return all
   }
 
   /** The records, their keys and values views of the batch's buffer (for a log on this thread). */
@@ -227,12 +294,16 @@ export class RecordBatch {
   }
 }
 
+/** The records to append; a framed record keeps its value's own bytes and its frame. */
 export function unpackAppendRecords(packed: PackedRecords): AppendRecord[] {
-  return unpackRecords(packed, (topic, partition, _offset, timestamp, key, value, headers) => {
+  const { frames, frameOf } = packed
+  const unframed = { ...packed, frames: null, frameOf: null }
+  return unpackRecords(unframed, (topic, partition, _offset, timestamp, key, value, headers, i) => {
     const record: AppendRecord = { topic, key, value }
     if (partition !== ABSENT) record.partition = partition
     if (timestamp !== ABSENT) record.timestamp = timestamp
     if (headers !== null) record.headers = headers
+    if (frames && frameOf && frameOf[i] !== ABSENT) record.frame = frames[frameOf[i]]
     return record
   })
 }
@@ -247,6 +318,8 @@ export class PackedView {
   readonly bytes: Buffer
 
   constructor(readonly packed: PackedRecords) {
+    // Frames travel with appends only; a view of framed records would need their values joined.
+    if (packed.frames) throw new Error('PackedView reads unframed records (what reads return)')
     const { meta, data, count } = packed
     this.bytes = Buffer.from(data.buffer, 0, data.byteOffset + data.byteLength)
     this.starts = new Int32Array(count)
@@ -301,13 +374,16 @@ export class PackedView {
   }
 }
 
-/** Builds one object per packed record; keys and values are Buffer views of the packed bytes (nothing copied). */
+/**
+ * Builds one object per packed record; keys and values are Buffer views of the packed bytes (nothing copied), except
+ * a framed value, which is joined with its frame into a new Buffer.
+ */
 export function unpackRecords<T>(
   packed: PackedRecords,
   make: (topic: string, partition: number, offset: number, timestamp: number, key: Buffer | null,
-    value: Buffer | null, headers: Headers | null) => T,
+    value: Buffer | null, headers: Headers | null, index: number) => T,
 ): T[] {
-  const { meta, data, topics, headers } = packed
+  const { meta, data, topics, headers, frames, frameOf } = packed
   const out = new Array<T>(packed.count)
   let position = data.byteOffset
   // Read once: `.buffer` of a typed array is a runtime call, which per key and value showed in the profiles.
@@ -321,8 +397,12 @@ export function unpackRecords<T>(
   for (let i = 0; i < packed.count; i++) {
     const m = i * FIELDS
     const key = view(meta[m + 4])
-    const value = view(meta[m + 5])
-    out[i] = make(topics[meta[m]], meta[m + 1], meta[m + 2], meta[m + 3], key, value, headers?.[i] ?? null)
+    let value = view(meta[m + 5])
+    if (frames && frameOf && frameOf[i] !== ABSENT && value !== null) {
+      const { prefix, suffix } = frames[frameOf[i]]
+      value = Buffer.concat([prefix, value, suffix])
+    }
+    out[i] = make(topics[meta[m]], meta[m + 1], meta[m + 2], meta[m + 3], key, value, headers?.[i] ?? null, i)
   }
   return out
 }

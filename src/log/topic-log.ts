@@ -39,10 +39,23 @@ export interface TopicInfo extends TopicConfig {
 
 export type Headers = Record<string, string>
 
+/**
+ * Bytes around a value that many records share, such as a change event's envelope around its row. A record with a
+ * frame stores `value` only; the log keeps the frame once per stored batch and reads return the whole value,
+ * `prefix + value + suffix`. Records share a frame by sharing the object.
+ */
+export interface ValueFrame {
+  prefix: Uint8Array
+  suffix: Uint8Array
+}
+
 export interface AppendRecord {
   topic: string
   key: Buffer | null
+  /** With `frame`, what goes between its prefix and suffix. */
   value: Buffer | null
+  /** The value's frame; the record's size (maxMessageBytes, retention) counts it. Needs a non-null value. */
+  frame?: ValueFrame
   headers?: Headers
   /** Epoch milliseconds; defaults to the append time. */
   timestamp?: number

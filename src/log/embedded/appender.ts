@@ -8,7 +8,7 @@
  */
 import { InvalidLogRequestError } from '../log-errors.js'
 import { partitionForKey } from '../partitioner.js'
-import type { AppendRecord, AppendResult } from '../topic-log.js'
+import type { AppendRecord, AppendResult, ValueFrame } from '../topic-log.js'
 import { BatchStore } from './batch-store.js'
 import type { Db } from './schema.js'
 import { BatchEncoder, type EncodedBatch, TARGET_BATCH_BYTES } from './stored-batch.js'
@@ -21,6 +21,7 @@ interface PlannedRecord {
   size: number
   key: Buffer | null
   value: Buffer | null
+  frame: ValueFrame | undefined
   headers: Buffer | null
 }
 
@@ -32,6 +33,10 @@ interface PartitionChange {
   batchMaxTimestamp: number
   /** The blob bytes of the partition's records in this append, then their rows. */
   blobBytes: number
+  /** The distinct frames of its records and their bytes: each row that holds a frame's records stores it. */
+  frames: Set<ValueFrame>
+  distinctFrameBytes: number
+  framedBytes: number
   encoder: BatchEncoder | null
   rows: EncodedBatch[]
 }
@@ -59,12 +64,20 @@ export class Appender {
       if (change === undefined) {
         const before = record.partition
         change = { topic: record.topic, before, after: { ...before }, baseOffset: before.nextOffset,
-          batchMaxTimestamp: Number.MIN_SAFE_INTEGER, blobBytes: 0, encoder: null, rows: [] }
+          batchMaxTimestamp: Number.MIN_SAFE_INTEGER, blobBytes: 0, frames: new Set(), distinctFrameBytes: 0, framedBytes: 0, encoder: null, rows: [] }
         changes.set(before, change)
       }
       const { after } = change
       results[i] = { topic: record.topic.info.name, partition: after.partition, offset: after.nextOffset }
       change.blobBytes += BatchEncoder.sizeOf(record.key, record.value, record.headers)
+      if (record.frame !== undefined) {
+        const frameSize = BatchEncoder.frameSize(record.frame)
+        change.framedBytes += frameSize
+        if (!change.frames.has(record.frame)) {
+          change.frames.add(record.frame)
+          change.distinctFrameBytes += frameSize
+        }
+      }
       after.nextOffset++
       after.records++
       after.bytes += record.size
@@ -75,10 +88,10 @@ export class Appender {
     for (let i = 0; i < planned.length; i++) {
       const record = planned[i]
       const change = changes.get(record.partition) as PartitionChange
-      change.encoder ??= new BatchEncoder(change.blobBytes)
+      change.encoder ??= new BatchEncoder(BatchEncoder.rowsSize(change.blobBytes, change.distinctFrameBytes, change.framedBytes))
       const encoder = change.encoder
       if (encoder.size >= TARGET_BATCH_BYTES) change.rows.push(encoder.cut())
-      encoder.add(results[i].offset, record.timestamp, record.key, record.value, record.headers)
+      encoder.add(results[i].offset, record.timestamp, record.key, record.value, record.headers, record.frame)
     }
 
     this.db.transaction(() => {
@@ -119,7 +132,9 @@ export class Appender {
     const partitionNo = record.partition ?? (key === null ? 0 : partitionForKey(key, topic.info.partitions))
     const partition = this.registry.requirePartition(record.topic, partitionNo).partition
     const headers = encodeHeaders(record.headers, field)
-    const size = (key?.length ?? 0) + (value?.length ?? 0) + (headers?.length ?? 0)
+    const frame = checkFrame(record.frame, value, `${field}.frame`)
+    const size = (key?.length ?? 0) + (value?.length ?? 0) + (headers?.length ?? 0) +
+      (frame === undefined ? 0 : frame.prefix.length + frame.suffix.length)
     if (size > topic.info.maxMessageBytes) {
       throw new InvalidLogRequestError(
         field,
@@ -127,7 +142,7 @@ export class Appender {
           `'${topic.info.name}'`,
       )
     }
-    return { topic, partition, timestamp, size, key, value, headers }
+    return { topic, partition, timestamp, size, key, value, frame, headers }
   }
 }
 
@@ -136,6 +151,15 @@ function toBuffer(value: Buffer | Uint8Array | null | undefined, field: string):
   if (Buffer.isBuffer(value)) return value
   if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength)
   throw new InvalidLogRequestError(field, `${field} must be a Buffer or null`)
+}
+
+function checkFrame(frame: ValueFrame | undefined, value: Buffer | null, field: string): ValueFrame | undefined {
+  if (frame === undefined) return undefined
+  if (!(frame?.prefix instanceof Uint8Array) || !(frame.suffix instanceof Uint8Array)) {
+    throw new InvalidLogRequestError(field, `${field} must have a prefix and a suffix of bytes`)
+  }
+  if (value === null) throw new InvalidLogRequestError(field, `${field} needs a non-null value to frame`)
+  return frame
 }
 
 function encodeHeaders(headers: Record<string, string> | undefined, field: string): Buffer | null {

@@ -121,7 +121,7 @@ export class Compactor {
   private dirtyRecords(topicId: number, partitionNo: number, from: number): DirtyRecord[] {
     const dirty: DirtyRecord[] = []
     this.batches.scan(topicId, partitionNo, from, (record) => {
-      dirty.push({ offset: record.offset, key: record.key, isTombstone: record.value === null,
+      dirty.push({ offset: record.offset, key: record.key, isTombstone: record.valueLength < 0,
         timestamp: record.timestamp })
       return dirty.length < BATCH_RECORDS
     })

@@ -6,6 +6,7 @@ import { GroupNotFoundError, InvalidLogRequestError, LogClosedError, TopicExists
   from '../log-errors.js'
 import { partitionForKey } from '../partitioner.js'
 import { DEFAULT_TOPIC_CONFIG } from '../topic-config.js'
+import { PackedView, RecordBatch } from '../record-batch.js'
 import type { AppendRecord, TopicLog } from '../topic-log.js'
 import { createThreadedTopicLog } from '../threaded/threaded-topic-log.js'
 import { createEmbeddedTopicLog, type EmbeddedTopicLogOptions } from './embedded-topic-log.js'
@@ -174,6 +175,43 @@ describe.each(implementations)('%s', (kind, create) => {
       await log.createTopic('b')
       const results = await log.append([rec('a', null, '1'), rec('b', null, '2'), rec('a', null, '3')])
       expect(results.map((r) => `${r.topic}:${r.offset}`)).toEqual(['a:0', 'b:0', 'a:1'])
+    })
+
+    it('stores framed values and returns them whole from reads, packed reads, compaction and reopen', async () => {
+      await log.createTopic('t', { maxMessageBytes: 60, retentionMs: -1 })
+      await log.createTopic('c', { cleanupPolicy: 'compact' })
+      const frame = { prefix: Buffer.from('{"after":'), suffix: Buffer.from(',"op":"r"}') }
+      const other = { prefix: Buffer.from('['), suffix: Buffer.from(']') }
+      const batch = new RecordBatch()
+      for (let i = 0; i < 400; i++) {
+        batch.writeRange(Buffer.from(`${i % 3}`), 0, 1)
+        batch.endKey(false)
+        batch.writeRange(Buffer.from(`{"n":${i}}`), 0, `{"n":${i}}`.length)
+        batch.endRecord(i % 2 === 0 ? 't' : 'c', 1000 + i, i % 5 === 0 ? other : frame)
+      }
+      await log.append(batch)
+      await log.append([rec('t', 'k', 'plain'), rec('t', 'k', '7', { frame })])
+      const whole = (i: number) => (i % 5 === 0 ? `[{"n":${i}}]` : `{"after":{"n":${i}},"op":"r"}`)
+      const expected = [...Array.from({ length: 200 }, (_, j) => whole(2 * j)), 'plain', '{"after":7,"op":"r"}']
+      const values = async () => (await log.read('t', 0, 0, { maxRecords: 1000 })).map((r) => r.value?.toString())
+      expect(await values()).toEqual(expected)
+      const packed = new PackedView(await log.readPacked('t', 0, 0, { maxRecords: 1000 }))
+      expect(Array.from({ length: packed.length }, (_, i) => packed.record(i).value?.toString())).toEqual(expected)
+      expect((await log.stats('t', 0)).bytes).toBe(expected.reduce((n, v) => n + 1 + v.length, 0))
+      // The frame counts toward a record's size: a 1-byte value in a 60-byte frame is over maxMessageBytes.
+      const wide = { prefix: Buffer.alloc(30, 0x20), suffix: Buffer.alloc(30, 0x20) }
+      await expect(log.append([rec('t', null, 'x', { frame: wide })])).rejects.toMatchObject({ field: 'records[0]' })
+      await expect(log.append([rec('t', null, null, { frame })])).rejects.toMatchObject({ field: 'records[0].frame' })
+      await expect(log.append([rec('t', null, 'x', { frame: { prefix: 'no' } as never })])).rejects.toBeInstanceOf(InvalidLogRequestError)
+      expect((await log.offsets('t', 0)).latest).toBe(202)
+      // Compaction rewrites rows: the latest record per key stays, whole.
+      expect(await log.enforceRetention()).toEqual({ deletedRecords: 197 })
+      await reopen()
+      expect(await values()).toEqual(expected)
+      const latest = new Map<string, string>()
+      for (let i = 1; i < 400; i += 2) latest.set(`${i % 3}`, whole(i))
+      const compacted = new Map((await log.read('c', 0, 0, { maxRecords: 1000 })).map((r) => [r.key?.toString() ?? '', r.value?.toString()]))
+      expect(compacted).toEqual(latest)
     })
 
     it('limits reads by maxRecords and maxBytes, always returning at least one record', async () => {

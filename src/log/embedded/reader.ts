@@ -69,8 +69,7 @@ export class Reader {
         if (lastHeaders === null || !bytes.equals(lastHeaders)) headers = JSON.parse(bytes.toString()) as Headers
         lastHeaders = bytes
       }
-      batch.addRanges(topicName, partitionNo, record.offset, record.timestamp, record.data, record.keyAt, record.keyLength,
-        record.valueAt, record.valueLength, record.headersLength > 0 ? { ...headers } : null)
+      batch.addStored(topicName, partitionNo, record.offset, record.timestamp, record, record.headersLength > 0 ? { ...headers } : null)
     })
     return batch.pack()
   }

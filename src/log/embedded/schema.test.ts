@@ -31,4 +31,15 @@ describe('openLogDatabase', () => {
     expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(16384)
     db.close()
   })
+
+  it('marks a log of schema version 2 as 3 (its rows read as they are), and refuses a version it does not know', () => {
+    const db = openLogDatabase(dir, 'always')
+    db.prepare("UPDATE meta SET value = '2' WHERE key = 'schema_version'").run()
+    db.close()
+    const reopened = openLogDatabase(dir, 'always')
+    expect(reopened.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get()).toBe('3')
+    reopened.prepare("UPDATE meta SET value = '4' WHERE key = 'schema_version'").run()
+    reopened.close()
+    expect(() => openLogDatabase(dir, 'always')).toThrow(/schema version 4; this build reads 3/)
+  })
 })

@@ -21,8 +21,12 @@ import { migrateFromRecordRows } from './migrate-record-rows.js'
 export type Db = Database.Database
 export type FsyncMode = 'always' | 'never'
 
-/** 2: records stored many to a row (`batches`); 1 stored one per row (`records`) and is migrated on open. */
-const SCHEMA_VERSION = 2
+/**
+ * 3: rows may hold value frames (stored-batch.ts format 2), which a build that reads 2 would misread, so it must
+ * refuse the file; a 2 is marked 3 on open, its rows read as they are. 2: records stored many to a row (`batches`);
+ * 1 stored one per row (`records`) and is migrated on open.
+ */
+const SCHEMA_VERSION = 3
 /**
  * 64 KiB pages (SQLite's largest; applies to a new file) rather than 4 KiB: records are appended in key order and
  * read sequentially, so bigger pages mean fewer page splits and WAL frames per append. Measured with better-sqlite3
@@ -139,10 +143,13 @@ export function openLogDatabase(dir: string, fsync: FsyncMode,
       | undefined
     if (row === undefined) {
       db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION))
-    } else if (Number(row.value) === 1) {
-      const started = Date.now()
-      const records = migrateFromRecordRows(db)
-      onMigrated?.({ fromVersion: 1, records, durationMs: Date.now() - started })
+    } else if (Number(row.value) === 1 || Number(row.value) === 2) {
+      if (Number(row.value) === 1) {
+        const started = Date.now()
+        const records = migrateFromRecordRows(db)
+        onMigrated?.({ fromVersion: 1, records, durationMs: Date.now() - started })
+      }
+      db.prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'").run(String(SCHEMA_VERSION))
     } else if (Number(row.value) !== SCHEMA_VERSION) {
       throw new Error(`topic log at ${dir} has schema version ${row.value}; this build reads ${SCHEMA_VERSION}`)
     }

@@ -57,4 +57,74 @@ describe('stored batches', () => {
     expect(decode(kept!.baseOffset, kept!.data)).toEqual([records[1], records[3]])
     expect(rewriteBatch(row, () => true)).toBeNull()
   })
+
+  describe('value frames', () => {
+    const envelope = (n: number) => ({ prefix: Buffer.from(`{"before":null,"after":`), suffix: Buffer.from(`,"source":{"ts_ms":${n}},"op":"r"}`) })
+
+    it('stores each frame once per row and reads whole values back, sizes counting the frames', () => {
+      const first = envelope(1)
+      const second = envelope(2)
+      const encoder = new BatchEncoder(16)
+      const expected: Array<{ value: string | null; body: string | null }> = []
+      for (let i = 0; i < 300; i++) {
+        const frame = i === 299 ? undefined : i < 150 ? first : second
+        const body = `{"id":${i}}`
+        encoder.add(10 + i, 1000 + i, Buffer.from(`${i}`), Buffer.from(body), null, frame)
+        expected.push({ body, value: frame ? `${frame.prefix}${body}${frame.suffix}` : body })
+      }
+      const row = encoder.cut()
+      const wholeBytes = expected.reduce((n, e, i) => n + Buffer.byteLength(`${i}`) + Buffer.byteLength(e.value ?? ''), 0)
+      expect(row.bytes).toBe(wholeBytes)
+      // Both frames once, not 299 times.
+      expect(row.data.length).toBeLessThan(wholeBytes - 250 * first.prefix.length)
+      const cursor = new BatchCursor(row.baseOffset, row.data)
+      const frames = new Set<unknown>()
+      let i = 0
+      while (cursor.next()) {
+        expect(cursor.offset).toBe(10 + i)
+        expect(cursor.value?.toString()).toBe(expected[i].value)
+        expect(cursor.body?.toString()).toBe(expected[i].body)
+        expect(cursor.size).toBe(Buffer.byteLength(`${i}`) + Buffer.byteLength(expected[i].value ?? ''))
+        if (cursor.valueFrame) frames.add(cursor.valueFrame)
+        i++
+      }
+      expect(i).toBe(300)
+      expect(frames.size).toBe(2)
+    })
+
+    it('keeps frames through a rewrite, and cuts rows that each carry the frames their records use', () => {
+      const frame = envelope(3)
+      const encoder = new BatchEncoder()
+      const big = 'x'.repeat(1000)
+      encoder.add(0, 1, null, Buffer.from(big), null, frame)
+      encoder.add(1, 2, Buffer.from('k'), Buffer.from('b'), Buffer.from('{"h":"1"}'), frame)
+      const firstRow = { id: 1, ...encoder.cut() }
+      encoder.add(2, 3, null, Buffer.from('c'), null, frame)
+      const secondRow = { id: 2, ...encoder.cut() }
+      const whole = (body: string) => `${frame.prefix}${body}${frame.suffix}`
+      expect(decode(secondRow.baseOffset, secondRow.data).map((r) => r.value)).toEqual([whole('c')])
+      const kept = rewriteBatch(firstRow, (offset) => offset === 0)
+      expect(kept).toMatchObject({ records: 1, bytes: 1 + whole('b').length + 9 })
+      expect(decode(kept!.baseOffset, kept!.data)).toEqual([{ offset: 1, timestamp: 2, key: 'k', value: whole('b'), headers: '{"h":"1"}' }])
+      expect(kept!.data.length).toBeLessThan(200) // the dropped 1,000-byte value is gone, the frame kept once
+    })
+
+    it('reads rows written before frames (format 1: 24-byte record headers, no row header)', () => {
+      // offset delta 0, timestamp 7, key "k", value "v1", no headers; then delta 2, a null key and value.
+      const record = (delta: number, timestamp: number, key: string | null, value: string | null) => {
+        const header = Buffer.alloc(24)
+        header.writeUInt32LE(delta, 0)
+        header.writeDoubleLE(timestamp, 4)
+        header.writeInt32LE(key === null ? -1 : key.length, 12)
+        header.writeInt32LE(value === null ? -1 : value.length, 16)
+        header.writeInt32LE(-1, 20)
+        return Buffer.concat([header, Buffer.from(key ?? ''), Buffer.from(value ?? '')])
+      }
+      const data = Buffer.concat([record(0, 7, 'k', 'v1'), record(2, 8, null, null)])
+      expect(decode(40, data)).toEqual([
+        { offset: 40, timestamp: 7, key: 'k', value: 'v1', headers: null },
+        { offset: 42, timestamp: 8, key: null, value: null, headers: null },
+      ])
+    })
+  })
 })

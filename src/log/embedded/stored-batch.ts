@@ -7,14 +7,28 @@
  * at a time): a row per record 2.1 µs of CPU a record to append and 4.7 µs to read; blobs of about 128 KiB 1.3 µs
  * and 0.7 µs (reads hand out views of the blob; nothing is copied).
  *
- * Layout, little-endian, records back to back, offsets ascending:
- *   u32 offset − the row's base_offset | f64 timestamp (epoch ms) | i32 key length | i32 value length |
- *   i32 headers length (−1 for a null key or value, or no headers) | key | value | headers (JSON text)
- * A record's `size` (what partitions.bytes and retention count) is its key, value and headers bytes.
+ * Layout (format 2, what is written now), little-endian:
+ *   u32 0xFFFFFFFF | u32 where the frames start | records back to back, offsets ascending | frames
+ *   record: u32 offset − the row's base_offset | f64 timestamp (epoch ms) | i32 key length | i32 value length |
+ *     i32 headers length (−1 for a null key or value, or no headers) | i32 frame (−1 for none) | key | value | headers
+ *     (JSON text)
+ *   frames: u32 count | per frame: i32 prefix length | i32 suffix length | prefix | suffix
+ * A framed record's value is its frame's prefix, its own value bytes, then the frame's suffix (topic-log.ts
+ * ValueFrame): a snapshot's change events share their envelope, which is more than half of each event's bytes, and
+ * a row stores it once. Format 1 (rows written before frames) has no header, 24-byte record headers and no frames;
+ * its first four bytes are always 0 (the first record's offset delta), so the two never look alike, and both are read.
+ *
+ * A record's `size` (what partitions.bytes, retention and read limits count) is its key, whole value and headers.
  */
 import { copyBytes } from '../../util/byte-writer.js'
+import type { ValueFrame } from '../topic-log.js'
 
-const HEADER = 24
+const FORMAT_2 = 0xffffffff
+/** Format 2's row header: the format mark and where the frames start. */
+const ROW_HEADER = 8
+const RECORD_HEADER_1 = 24
+const RECORD_HEADER = 28
+const FRAME_HEADER = 8
 const ABSENT = -1
 /** Where the appender cuts a partition's records into rows: big enough that a row's cost is spread thin, small
  * enough that a read from the middle of a row does not load much it does not need (measured 64 KiB–1 MiB: 128 KiB
@@ -48,6 +62,9 @@ export class BatchEncoder {
   private count = 0
   private bytes = 0
   private maxTimestamp = Number.MIN_SAFE_INTEGER
+  /** The current row's frames, by identity: records sharing a frame object share its stored copy. */
+  private frames: ValueFrame[] = []
+  private frameIndex = new Map<ValueFrame, number>()
 
   /** `expectedBytes`: room to allocate, at the start and whenever it runs out (more if a row needs it). */
   constructor(private readonly expectedBytes = 4096) {
@@ -58,24 +75,53 @@ export class BatchEncoder {
     return this.count
   }
 
-  /** Bytes of the current row's blob written so far. */
+  /** Bytes of the current row's blob written so far (its frames are written when it is cut). */
   get size(): number {
     return this.position - this.rowStart
   }
 
-  /** The record's bytes in a blob. */
+  /** The record's bytes in a blob, not counting its frame (stored once per row). */
   static sizeOf(key: Uint8Array | null, value: Uint8Array | null, headers: Uint8Array | null): number {
-    return HEADER + (key?.length ?? 0) + (value?.length ?? 0) + (headers?.length ?? 0)
+    return RECORD_HEADER + (key?.length ?? 0) + (value?.length ?? 0) + (headers?.length ?? 0)
   }
 
+  /** A frame's bytes in a row that holds it. */
+  static frameSize(frame: ValueFrame): number {
+    return FRAME_HEADER + frame.prefix.length + frame.suffix.length
+  }
+
+  /**
+   * Room for the rows of records of `recordBytes` (sizeOf summed): a row stores each frame its records use, so at
+   * most every row stores all `distinctFrameBytes`, and never more than a frame per record (`framedBytes`).
+   */
+  static rowsSize(recordBytes: number, distinctFrameBytes: number, framedBytes: number): number {
+    const rows = Math.ceil(recordBytes / TARGET_BATCH_BYTES) + 1
+    return recordBytes + rows * (ROW_HEADER + 4) + Math.min(rows * distinctFrameBytes, framedBytes)
+  }
+
+  /** `frame`: the stored value is `frame.prefix + value + frame.suffix` (`value` must not be null then). */
   add(offset: number, timestamp: number, key: Uint8Array | null, value: Uint8Array | null,
-    headers: Uint8Array | null): void {
+    headers: Uint8Array | null, frame?: ValueFrame): void {
     const keyLength = key === null ? ABSENT : key.length
     const valueLength = value === null ? ABSENT : value.length
     const headersLength = headers === null ? ABSENT : headers.length
     const payload = Math.max(keyLength, 0) + Math.max(valueLength, 0) + Math.max(headersLength, 0)
-    this.reserve(HEADER + payload)
-    if (this.count === 0) this.baseOffset = offset
+    this.reserve(ROW_HEADER + RECORD_HEADER + payload)
+    if (this.count === 0) {
+      this.baseOffset = offset
+      this.data.writeUInt32LE(FORMAT_2, this.position)
+      this.position += ROW_HEADER
+    }
+    let frameNo = ABSENT
+    let frameBytes = 0
+    if (frame !== undefined) {
+      frameNo = this.frameIndex.get(frame) ?? ABSENT
+      if (frameNo === ABSENT) {
+        frameNo = this.frames.push(frame) - 1
+        this.frameIndex.set(frame, frameNo)
+      }
+      frameBytes = frame.prefix.length + frame.suffix.length
+    }
     const data = this.data
     let p = this.position
     data.writeUInt32LE(offset - this.baseOffset, p)
@@ -83,19 +129,21 @@ export class BatchEncoder {
     data.writeInt32LE(keyLength, p + 12)
     data.writeInt32LE(valueLength, p + 16)
     data.writeInt32LE(headersLength, p + 20)
-    p += HEADER
+    data.writeInt32LE(frameNo, p + 24)
+    p += RECORD_HEADER
     if (key !== null) p += copyBytes(key, 0, key.length, data, p)
     if (value !== null) p += copyBytes(value, 0, value.length, data, p)
     if (headers !== null) p += copyBytes(headers, 0, headers.length, data, p)
     this.position = p
     this.lastOffset = offset
     this.count++
-    this.bytes += payload
+    this.bytes += payload + frameBytes
     if (timestamp > this.maxTimestamp) this.maxTimestamp = timestamp
   }
 
   /** Ends the current row and returns it; what is added next starts a new row. */
   cut(): EncodedBatch {
+    if (this.count > 0) this.writeFrames()
     const row: EncodedBatch = {
       baseOffset: this.baseOffset,
       lastOffset: this.lastOffset,
@@ -108,7 +156,28 @@ export class BatchEncoder {
     this.count = 0
     this.bytes = 0
     this.maxTimestamp = Number.MIN_SAFE_INTEGER
+    this.frames = []
+    this.frameIndex = new Map()
     return row
+  }
+
+  private writeFrames(): void {
+    let room = 4
+    for (const { prefix, suffix } of this.frames) room += FRAME_HEADER + prefix.length + suffix.length
+    this.reserve(room)
+    const data = this.data
+    data.writeUInt32LE(this.position - this.rowStart, this.rowStart + 4)
+    let p = this.position
+    data.writeUInt32LE(this.frames.length, p)
+    p += 4
+    for (const { prefix, suffix } of this.frames) {
+      data.writeInt32LE(prefix.length, p)
+      data.writeInt32LE(suffix.length, p + 4)
+      p += FRAME_HEADER
+      p += copyBytes(prefix, 0, prefix.length, data, p)
+      p += copyBytes(suffix, 0, suffix.length, data, p)
+    }
+    this.position = p
   }
 
   private reserve(room: number): void {
@@ -125,29 +194,76 @@ export class BatchEncoder {
 
 /**
  * Walks a row's records without building an object per record: after each `next()` that returns true the fields
- * describe the current record. Key, value and headers are where they are in `data` (length ABSENT for null), and as
- * views of it (nothing copied) when asked for: a packed read copies the ranges and never makes the views.
+ * describe the current record. Key, value body and headers are where they are in `data` (length ABSENT for null),
+ * and a framed value's prefix and suffix too; as views (or, for a framed value, a joined copy) only when asked for:
+ * a packed read copies the ranges and never makes them.
  */
 export class BatchCursor {
   offset = -1
   timestamp = 0
   keyAt = 0
   keyLength = ABSENT
+  /** The value's own bytes: the whole value, or what goes between its frame's prefix and suffix. */
   valueAt = 0
   valueLength = ABSENT
   headersAt = 0
   headersLength = ABSENT
-  /** Key + value + headers bytes. */
+  /** The value's frame (an index into the row's frames), ABSENT for none; the lengths are 0 without one. */
+  frame = ABSENT
+  prefixAt = 0
+  prefixLength = 0
+  suffixAt = 0
+  suffixLength = 0
+  /** Key + whole value + headers bytes. */
   size = 0
-  private position = 0
+  private position: number
+  private readonly end: number
+  private readonly recordHeader: number
+  /** Per frame: prefix at, prefix length, suffix at, suffix length. */
+  private readonly frames: Int32Array
+  private frameObjects: ValueFrame[] | null = null
 
-  constructor(private readonly baseOffset: number, readonly data: Buffer) {}
+  constructor(private readonly baseOffset: number, readonly data: Buffer) {
+    if (data.length >= ROW_HEADER && data.readUInt32LE(0) === FORMAT_2) {
+      this.position = ROW_HEADER
+      this.end = data.readUInt32LE(4)
+      this.recordHeader = RECORD_HEADER
+      const count = data.readUInt32LE(this.end)
+      this.frames = new Int32Array(count * 4)
+      let p = this.end + 4
+      for (let i = 0; i < count; i++) {
+        const prefixLength = data.readInt32LE(p)
+        const suffixLength = data.readInt32LE(p + 4)
+        p += FRAME_HEADER
+        this.frames[i * 4] = p
+        this.frames[i * 4 + 1] = prefixLength
+        this.frames[i * 4 + 2] = p + prefixLength
+        this.frames[i * 4 + 3] = suffixLength
+        p += prefixLength + suffixLength
+      }
+    } else {
+      this.position = 0
+      this.end = data.length
+      this.recordHeader = RECORD_HEADER_1
+      this.frames = new Int32Array(0)
+    }
+  }
 
   get key(): Buffer | null {
     return this.keyLength === ABSENT ? null : this.data.subarray(this.keyAt, this.keyAt + this.keyLength)
   }
 
+  /** The whole value: a view of the blob, or for a framed value its parts joined into a new Buffer. */
   get value(): Buffer | null {
+    if (this.valueLength === ABSENT) return null
+    if (this.frame === ABSENT) return this.body
+    const data = this.data
+    return Buffer.concat([data.subarray(this.prefixAt, this.prefixAt + this.prefixLength), this.body as Buffer,
+      data.subarray(this.suffixAt, this.suffixAt + this.suffixLength)])
+  }
+
+  /** The value's own bytes (without its frame), as a view. */
+  get body(): Buffer | null {
     return this.valueLength === ABSENT ? null : this.data.subarray(this.valueAt, this.valueAt + this.valueLength)
   }
 
@@ -155,16 +271,27 @@ export class BatchCursor {
     return this.headersLength === ABSENT ? null : this.data.subarray(this.headersAt, this.headersAt + this.headersLength)
   }
 
+  /** The current record's frame as views of the blob, the same object for every record sharing it. */
+  get valueFrame(): ValueFrame | undefined {
+    if (this.frame === ABSENT) return undefined
+    this.frameObjects ??= []
+    return (this.frameObjects[this.frame] ??= {
+      prefix: this.data.subarray(this.prefixAt, this.prefixAt + this.prefixLength),
+      suffix: this.data.subarray(this.suffixAt, this.suffixAt + this.suffixLength),
+    })
+  }
+
   next(): boolean {
     const data = this.data
     let p = this.position
-    if (p >= data.length) return false
+    if (p >= this.end) return false
     this.offset = this.baseOffset + data.readUInt32LE(p)
     this.timestamp = data.readDoubleLE(p + 4)
     const keyLength = data.readInt32LE(p + 12)
     const valueLength = data.readInt32LE(p + 16)
     const headersLength = data.readInt32LE(p + 20)
-    p += HEADER
+    const frame = this.recordHeader === RECORD_HEADER ? data.readInt32LE(p + 24) : ABSENT
+    p += this.recordHeader
     this.keyAt = p
     this.keyLength = keyLength
     if (keyLength !== ABSENT) p += keyLength
@@ -174,18 +301,30 @@ export class BatchCursor {
     this.headersAt = p
     this.headersLength = headersLength
     if (headersLength !== ABSENT) p += headersLength
-    this.size = Math.max(keyLength, 0) + Math.max(valueLength, 0) + Math.max(headersLength, 0)
+    this.frame = frame
+    if (frame === ABSENT) {
+      this.prefixLength = 0
+      this.suffixLength = 0
+    } else {
+      const frames = this.frames
+      this.prefixAt = frames[frame * 4]
+      this.prefixLength = frames[frame * 4 + 1]
+      this.suffixAt = frames[frame * 4 + 2]
+      this.suffixLength = frames[frame * 4 + 3]
+    }
+    this.size = Math.max(keyLength, 0) + Math.max(valueLength, 0) + Math.max(headersLength, 0) + this.prefixLength +
+      this.suffixLength
     this.position = p
     return true
   }
 }
 
-/** Re-encodes a row without the records `drop` selects; null when none is left. */
+/** Re-encodes a row without the records `drop` selects (framed values keep their frames); null when none is left. */
 export function rewriteBatch(row: BatchRow, drop: (offset: number) => boolean): EncodedBatch | null {
   const encoder = new BatchEncoder(row.data.length)
   const cursor = new BatchCursor(row.baseOffset, row.data)
   while (cursor.next()) {
-    if (!drop(cursor.offset)) encoder.add(cursor.offset, cursor.timestamp, cursor.key, cursor.value, cursor.headers)
+    if (!drop(cursor.offset)) encoder.add(cursor.offset, cursor.timestamp, cursor.key, cursor.body, cursor.headers, cursor.valueFrame)
   }
   return encoder.length === 0 ? null : encoder.cut()
 }

@@ -21,7 +21,9 @@ export { unpackAppendRecords } from '../record-batch.js'
 
 /** The buffers `postMessage` should move rather than copy. */
 export function transferablesOf(packed: PackedRecords): ArrayBuffer[] {
-  return [packed.meta.buffer as ArrayBuffer, packed.data.buffer as ArrayBuffer]
+  const buffers = [packed.meta.buffer as ArrayBuffer, packed.data.buffer as ArrayBuffer]
+  if (packed.frameOf) buffers.push(packed.frameOf.buffer as ArrayBuffer)
+  return buffers
 }
 
 /**
@@ -82,6 +84,15 @@ function checkAppendRecord(record: AppendRecord, index: number): void {
     const bytes = record[name] as unknown
     if (bytes !== null && bytes !== undefined && !(bytes instanceof Uint8Array)) {
       throw new InvalidLogRequestError(`${field}.${name}`, `${field}.${name} must be a Buffer or null`)
+    }
+  }
+  if (record.frame !== undefined) {
+    const { frame } = record
+    if (!(frame?.prefix instanceof Uint8Array) || !(frame.suffix instanceof Uint8Array)) {
+      throw new InvalidLogRequestError(`${field}.frame`, `${field}.frame must have a prefix and a suffix of bytes`)
+    }
+    if (record.value === null || record.value === undefined) {
+      throw new InvalidLogRequestError(`${field}.frame`, `${field}.frame needs a non-null value to frame`)
     }
   }
   // -1 stands for "absent" in the packed form, so a given number must be one the log could accept (>= 0); the log

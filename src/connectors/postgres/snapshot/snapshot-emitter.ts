@@ -10,14 +10,14 @@
  * it durable. Appends are serialized, so a resolved append means every earlier record is durable too.
  *
  * Rows arrive as JSON bytes (CopyRowEncoder) written into `rowWriter()`; the held row keeps its writer until it is
- * released, when its key and its value — the envelope around the after image, with the marker now known — are
- * written into the batch.
+ * released, when its key and its value are written into the batch: the value is the after image with the envelope
+ * around it (the marker now known) as its frame, which rows of the same millisecond share and the log stores once.
  */
 import type { SnapshotMarker } from '../../../events/change-event.js'
 import { keyText, valueText } from '../../../events/envelope.js'
 import { AppendQueue } from '../../../log/append-queue.js'
 import { RecordBatch } from '../../../log/record-batch.js'
-import type { TopicLog } from '../../../log/topic-log.js'
+import type { TopicLog, ValueFrame } from '../../../log/topic-log.js'
 import type { SourceMetrics } from '../../source.js'
 import type { PostgresSourceConfig } from '../postgres-config.js'
 import { ByteWriter } from '../../../util/byte-writer.js'
@@ -154,7 +154,7 @@ export class SnapshotEmitter {
     this.released++
     for (const resolve of held.waiters) this.durable.push({ count: this.released, resolve })
     const { row, writer } = held
-    const { valuePrefix, valueSuffix, keyPrefix, keySuffix } = this.envelopeOf(row, marker)
+    const { frame, keyPrefix, keySuffix } = this.envelopeOf(row, marker)
     const batch = this.batch
     if (row.keyStart < 0) {
       batch.endKey(true)
@@ -164,10 +164,9 @@ export class SnapshotEmitter {
       batch.writeRange(keySuffix, 0, keySuffix.length)
       batch.endKey(false)
     }
-    batch.writeRange(valuePrefix, 0, valuePrefix.length)
+    // The value is the after image in the envelope, which the log stores once per stored batch (a frame).
     batch.writeRange(writer.bytes, row.afterStart, row.afterEnd)
-    batch.writeRange(valueSuffix, 0, valueSuffix.length)
-    batch.endRecord(held.topic, row.timestampMs)
+    batch.endRecord(held.topic, row.timestampMs, frame)
   }
 
   /**
@@ -186,7 +185,8 @@ export class SnapshotEmitter {
     const key = keyText(row.table, PLACEHOLDER, row.source, { schemasEnable: this.config.keySchemas })
     const [valuePrefix, valueSuffix] = splitAt(value)
     const [keyPrefix, keySuffix] = splitAt(key)
-    this.envelope = { table: row.table, source: row.source, processedAtUs: row.processedAtUs, marker, valuePrefix, valueSuffix, keyPrefix, keySuffix }
+    this.envelope = { table: row.table, source: row.source, processedAtUs: row.processedAtUs, marker, frame: { prefix: valuePrefix, suffix: valueSuffix },
+      keyPrefix, keySuffix }
     return this.envelope
   }
 }
@@ -196,8 +196,8 @@ interface Envelope {
   source: EncodedRow['source']
   processedAtUs: bigint
   marker: SnapshotMarker
-  valuePrefix: Buffer
-  valueSuffix: Buffer
+  /** The value around the after image. */
+  frame: ValueFrame
   keyPrefix: Buffer
   keySuffix: Buffer
 }
