@@ -63,7 +63,11 @@ describe('RecordBatch value frames', () => {
     expect(Buffer.from(appended[4].frame?.suffix ?? []).toString()).toBe(',"op":"r"}')
     const whole = unpackRecords(packed, (_t, _p, _o, _ts, _k, value) => value?.toString())
     expect(whole).toEqual(['{"after":{"n":0},"op":"r"}', '{"after":{"n":1},"op":"r"}', '{"after":{"n":2},"op":"r"}', 'plain', '{"after":x,"op":"r"}'])
-    expect(() => new PackedView(packed)).toThrow(/unframed/)
+    const view = new PackedView(packed)
+    expect(Array.from({ length: view.length }, (_, i) => view.record(i).value?.toString())).toEqual(whole)
+    expect([view.frameIndex(0), view.frameIndex(3)]).toEqual([0, -1])
+    expect(view.bytes.subarray(view.valueAt(1), view.valueAt(1) + view.valueLength(1)).toString()).toBe('{"n":1}')
+    expect(Buffer.from(view.frame(0).prefix).toString()).toBe('{"after":')
   })
 
   it('gives records after the last framed one no frame, whatever the batch grew to', () => {

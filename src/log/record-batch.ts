@@ -22,27 +22,23 @@ export interface PackedRecords {
   /** Per record, or null when no record has headers (the common case). */
   headers: Array<Headers | null> | null
   /**
-   * Appends only (reads return whole values): the distinct value frames, and per record the index of its frame
-   * (ABSENT for none); both null when no record has one. A framed record's value length is its own bytes'.
+   * The distinct value frames, and per record the index of its frame (ABSENT for none); both null (or absent) when
+   * no record has one. A framed record's value length is its own bytes', its whole value the frame's prefix, those
+   * bytes and the frame's suffix (`unpackRecords` and `PackedView.record` join them).
    */
   frames?: ValueFrame[] | null
   frameOf?: Int32Array | null
 }
 
-/** Where a stored record's key, value and value frame are in its stored bytes (embedded/stored-batch.ts). */
+/** Where a stored record's key and value are in its stored bytes (embedded/stored-batch.ts BatchCursor). */
 export interface StoredRanges {
   data: Uint8Array
   keyAt: number
   /** ABSENT for a null key. */
   keyLength: number
   valueAt: number
-  /** The value's own bytes; ABSENT for a null value. */
+  /** The value's own bytes (without its frame); ABSENT for a null value. */
   valueLength: number
-  prefixAt: number
-  /** 0 without a frame. */
-  prefixLength: number
-  suffixAt: number
-  suffixLength: number
 }
 
 export const FIELDS = 6
@@ -183,27 +179,24 @@ export class RecordBatch {
   }
 
   /**
-   * Adds a stored record from ranges of its stored bytes, a framed value joined with its frame: how a read packs what
-   * it finds for another thread without a record object or a view per key and value.
+   * Adds a stored record from ranges of its stored bytes, a framed value with `frame` (the same object for the
+   * records sharing it): how a read packs what it finds for another thread without a record object or a view per key
+   * and value.
    */
   addStored(topic: string, partition: number, offset: number, timestamp: number, stored: StoredRanges,
-    headers: Headers | null): void {
-    const { data: source, keyAt, keyLength, valueAt, valueLength, prefixLength, suffixLength } = stored
-    const value = valueLength === ABSENT ? ABSENT : prefixLength + valueLength + suffixLength
-    this.reserve(Math.max(keyLength, 0) + Math.max(value, 0))
+    frame: ValueFrame | undefined, headers: Headers | null): void {
+    const { data: source, keyAt, keyLength, valueAt, valueLength } = stored
+    this.reserve(Math.max(keyLength, 0) + Math.max(valueLength, 0))
     const data = this.data as Buffer
     if (keyLength > 0) this.position += copyBytes(source, keyAt, keyAt + keyLength, data, this.position)
-    if (value > 0) {
-      if (prefixLength > 0) this.position += copyBytes(source, stored.prefixAt, stored.prefixAt + prefixLength, data, this.position)
-      if (valueLength > 0) this.position += copyBytes(source, valueAt, valueAt + valueLength, data, this.position)
-      if (suffixLength > 0) this.position += copyBytes(source, stored.suffixAt, stored.suffixAt + suffixLength, data, this.position)
-    }
-    this.bytes += Math.max(keyLength, 0) + Math.max(value, 0)
-    this.addMeta(topic, partition, offset, timestamp, keyLength, value)
+    if (valueLength > 0) this.position += copyBytes(source, valueAt, valueAt + valueLength, data, this.position)
+    this.bytes += Math.max(keyLength, 0) + Math.max(valueLength, 0)
+    this.addMeta(topic, partition, offset, timestamp, keyLength, valueLength)
     if (headers !== null && Object.keys(headers).length > 0) {
       this.headers ??= []
       this.headers[this.count] = headers
     }
+    if (frame !== undefined) this.setFrame(frame)
     this.count++
   }
 
@@ -318,8 +311,6 @@ export class PackedView {
   readonly bytes: Buffer
 
   constructor(readonly packed: PackedRecords) {
-    // Frames travel with appends only; a view of framed records would need their values joined.
-    if (packed.frames) throw new Error('PackedView reads unframed records (what reads return)')
     const { meta, data, count } = packed
     this.bytes = Buffer.from(data.buffer, 0, data.byteOffset + data.byteLength)
     this.starts = new Int32Array(count)
@@ -346,6 +337,17 @@ export class PackedView {
     return this.packed.meta[i * FIELDS + 2]
   }
 
+  /** The index of the record's value frame (see `frame`), ABSENT for none. */
+  frameIndex(i: number): number {
+    const frameOf = this.packed.frameOf
+    return frameOf ? frameOf[i] : ABSENT
+  }
+
+  /** Frame `k`: a framed value is its prefix, the record's value bytes (`valueAt`, `valueLength`), then its suffix. */
+  frame(k: number): ValueFrame {
+    return (this.packed.frames as ValueFrame[])[k]
+  }
+
   /** Length of the key, ABSENT for null; it starts at `keyAt(i)` of `bytes`. */
   keyLength(i: number): number {
     return this.packed.meta[i * FIELDS + 4]
@@ -363,13 +365,19 @@ export class PackedView {
     return this.starts[i] + Math.max(this.keyLength(i), 0)
   }
 
-  /** The record at `i`, its key and value Buffer views of the packed bytes. */
+  /** The record at `i`, its key and value Buffer views of the packed bytes (a framed value joined into a new one). */
   record(i: number): LogRecord {
     const { data, meta, headers } = this.packed
     const view = (at: number, length: number) => (length === ABSENT ? null : Buffer.from(data.buffer, at, length))
+    let value = view(this.valueAt(i), this.valueLength(i))
+    const frameIndex = this.frameIndex(i)
+    if (value !== null && frameIndex !== ABSENT) {
+      const { prefix, suffix } = this.frame(frameIndex)
+      value = Buffer.concat([prefix, value, suffix])
+    }
     return {
       topic: this.topic(i), partition: meta[i * FIELDS + 1], offset: meta[i * FIELDS + 2], timestamp: meta[i * FIELDS + 3],
-      key: view(this.keyAt(i), this.keyLength(i)), value: view(this.valueAt(i), this.valueLength(i)), headers: { ...headers?.[i] },
+      key: view(this.keyAt(i), this.keyLength(i)), value, headers: { ...headers?.[i] },
     }
   }
 }

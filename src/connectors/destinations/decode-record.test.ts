@@ -42,6 +42,30 @@ describe('decodeRecord', () => {
   })
 })
 
+/**
+ * The record packed as a read of the log returns a snapshot read: when its value is `…"after":` + an after image +
+ * the rest, the after image is the value's own bytes and the rest its frame (as the snapshot emitter appends them);
+ * other values whole.
+ */
+function framedView(input: LogRecord): PackedView {
+  const value = input.value?.toString() ?? ''
+  const at = value.indexOf('"after":{') + '"after":'.length
+  let end = at
+  if (at >= '"after":'.length) {
+    // The after images of the test stream end at their first `}` followed by `,"source"`, `,"op"` or `}` (or never).
+    const match = /\}(?=,"source"|,"op"|,"transaction"|\}$)/.exec(value.slice(at))
+    end = match ? at + match.index + 1 : at
+  }
+  const batch = new RecordBatch()
+  if (end > at) {
+    batch.add({ ...input, partition: 0, offset: 7, value: Buffer.from(value.slice(at, end)),
+      frame: { prefix: Buffer.from(value.slice(0, at)), suffix: Buffer.from(value.slice(end)) } })
+  } else {
+    batch.add({ ...input, partition: 0, offset: 7 })
+  }
+  return new PackedView(batch.pack())
+}
+
 describe('RecordDecoder', () => {
   const envelope = (after: string, tail = `,"source":${source},"transaction":null,"op":"r","ts_ms":5}`) => `{"before":null,"after":${after}${tail}`
 
@@ -77,8 +101,12 @@ describe('RecordDecoder', () => {
     const decoder = new RecordDecoder()
     // The same stream read packed, as pipelines read it (decodeAt).
     const packedDecoder = new RecordDecoder()
+    // And packed with the envelope as the value's frame, as the log keeps snapshot reads.
+    const framedDecoder = new RecordDecoder()
     let flat = 0
     let packedFlat = 0
+    let framedFlat = 0
+    let framed = 0
     // Runs of a few events of one kind and tail, as a topic holds them; schemas and after images vary within a run.
     let roll = 0
     let tail: string | undefined
@@ -104,11 +132,18 @@ describe('RecordDecoder', () => {
       let packedRecord: DestinationRecord | undefined
       expect(outcome(() => (packedRecord = packedDecoder.decodeAt(packed, 0))), `packed: ${key} ${value}`).toEqual(expected)
       if (packedRecord?.flat) packedFlat++
+      const framedPacked = framedView(input)
+      if (framedPacked.frameIndex(0) >= 0) framed++
+      let framedRecord: DestinationRecord | undefined
+      expect(outcome(() => (framedRecord = framedDecoder.decodeAt(framedPacked, 0))), `framed: ${key} ${value}`).toEqual(expected)
+      if (framedRecord?.flat) framedFlat++
       if (!('error' in decoded) && (decoder.decode(input) as DestinationRecord).flat) flat++
     }
     // The flat path ran often enough to be tested (about one record in twenty qualifies).
     expect(flat).toBeGreaterThan(100)
     expect(packedFlat).toBe(flat)
+    expect(framed).toBeGreaterThan(1000)
+    expect(framedFlat).toBe(flat)
   })
 
   it('parses only the after image when the rest equals the last fully decoded event, sharing its source', () => {

@@ -146,6 +146,8 @@ export class RecordDecoder {
   private readonly afterScanner = new FlatObjectScanner()
   private readonly keyScanner = new FlatObjectScanner()
   private lastPositions: { key: FlatLayout; after: FlatLayout; positions: number[] } | null = null
+  /** The last frame compared with the remembered head and tail, and the answer. */
+  private frameCheck: { view: PackedView; index: number; head: Buffer; same: boolean } | null = null
 
   decode(record: LogRecord): DestinationRecord {
     const value = record.value
@@ -185,6 +187,19 @@ export class RecordDecoder {
   decodeAt(view: PackedView, i: number): DestinationRecord {
     const keyLength = view.keyLength(i)
     const valueLength = view.valueLength(i)
+    const frameIndex = view.frameIndex(i)
+    if (frameIndex !== ABSENT) {
+      // A snapshot read as the log keeps it: the envelope is the value's frame, the after image its own bytes. When
+      // the frame is the remembered head and tail (compared once per frame), the after image is where flatReadIn
+      // would find it.
+      if (this.head !== null && keyLength !== ABSENT && valueLength > 0 && this.frameIsRemembered(view, frameIndex)) {
+        const keyAt = view.keyAt(i)
+        const valueAt = view.valueAt(i)
+        const flat = view.bytes[valueAt] === OPEN_BRACE ? this.flatRead(view.bytes, keyAt, keyAt + keyLength, view.bytes, valueAt, valueAt + valueLength) : null
+        if (flat !== null) return new FlatReadRecord(view, i, this.valueSchema, flat.keyColumns, flat.after, flat.envelope)
+      }
+      return this.decode(view.record(i))
+    }
     if (this.head !== null && keyLength !== ABSENT && valueLength !== ABSENT) {
       const keyAt = view.keyAt(i)
       const valueAt = view.valueAt(i)
@@ -192,6 +207,18 @@ export class RecordDecoder {
       if (flat !== null) return new FlatReadRecord(view, i, this.valueSchema, flat.keyColumns, flat.after, flat.envelope)
     }
     return this.decode(view.record(i))
+  }
+
+  /** Whether frame `k` of `view` is the remembered head and tail; the answer is kept until either changes. */
+  private frameIsRemembered(view: PackedView, k: number): boolean {
+    const known = this.frameCheck
+    if (known !== null && known.view === view && known.index === k && known.head === this.head) return known.same
+    const { prefix, suffix } = view.frame(k)
+    const head = this.head as Buffer
+    const tail = this.tail as Buffer
+    const same = head.equals(prefix) && tail.equals(suffix)
+    this.frameCheck = { view, index: k, head, same }
+    return same
   }
 
   /**

@@ -55,7 +55,8 @@ export class Reader {
 
   /**
    * `read`, packed for another thread (record-batch.ts): keys and values copied from the stored rows straight into
-   * the packed buffer, with no record object or view per record on the way (the threaded log's reads).
+   * the packed buffer, with no record object or view per record on the way (the threaded log's reads). Framed values
+   * keep their frames, each stored row's once, so a reader that knows the frame need not look at it again.
    */
   readPacked(topicName: string, partitionNo: number, fromOffset: number, options: ReadOptions = {}): PackedRecords {
     // Sized for a small read (a paced stream's few records); a large one grows it. Without a size the batch starts
@@ -69,7 +70,8 @@ export class Reader {
         if (lastHeaders === null || !bytes.equals(lastHeaders)) headers = JSON.parse(bytes.toString()) as Headers
         lastHeaders = bytes
       }
-      batch.addStored(topicName, partitionNo, record.offset, record.timestamp, record, record.headersLength > 0 ? { ...headers } : null)
+      batch.addStored(topicName, partitionNo, record.offset, record.timestamp, record, record.valueFrame,
+        record.headersLength > 0 ? { ...headers } : null)
     })
     return batch.pack()
   }
