@@ -402,15 +402,35 @@ export function unpackRecords<T>(
     position += length
     return bytes
   }
+  // Framed values are joined into one buffer for the whole batch (a Buffer each would be an allocation each).
+  const joined = frames && frameOf ? Buffer.allocUnsafeSlow(joinedBytes(packed)) : null
+  let joinedAt = 0
   for (let i = 0; i < packed.count; i++) {
     const m = i * FIELDS
     const key = view(meta[m + 4])
     let value = view(meta[m + 5])
-    if (frames && frameOf && frameOf[i] !== ABSENT && value !== null) {
-      const { prefix, suffix } = frames[frameOf[i]]
-      value = Buffer.concat([prefix, value, suffix])
+    if (joined !== null && (frameOf as Int32Array)[i] !== ABSENT && value !== null) {
+      const { prefix, suffix } = (frames as ValueFrame[])[(frameOf as Int32Array)[i]]
+      const start = joinedAt
+      joinedAt += copyBytes(prefix, 0, prefix.length, joined, joinedAt)
+      joinedAt += copyBytes(value, 0, value.length, joined, joinedAt)
+      joinedAt += copyBytes(suffix, 0, suffix.length, joined, joinedAt)
+      value = joined.subarray(start, joinedAt)
     }
     out[i] = make(topics[meta[m]], meta[m + 1], meta[m + 2], meta[m + 3], key, value, headers?.[i] ?? null, i)
   }
   return out
+}
+
+/** The bytes of a packed batch's framed values, joined. */
+function joinedBytes({ count, meta, frames, frameOf }: PackedRecords): number {
+  let bytes = 0
+  for (let i = 0; i < count; i++) {
+    const frame = (frameOf as Int32Array)[i]
+    const length = meta[i * FIELDS + 5]
+    if (frame === ABSENT || length === ABSENT) continue
+    const { prefix, suffix } = (frames as ValueFrame[])[frame]
+    bytes += prefix.length + length + suffix.length
+  }
+  return bytes
 }

@@ -256,8 +256,8 @@ export class BatchCursor {
   /** The whole value: a view of the blob, or for a framed value its parts joined into a new Buffer. */
   get value(): Buffer | null {
     if (this.valueLength === ABSENT) return null
-    if (this.frame === ABSENT) return this.body
     const data = this.data
+    if (this.frame === ABSENT) return data.subarray(this.valueAt, this.valueAt + this.valueLength)
     return Buffer.concat([data.subarray(this.prefixAt, this.prefixAt + this.prefixLength), this.body as Buffer,
       data.subarray(this.suffixAt, this.suffixAt + this.suffixLength)])
   }
