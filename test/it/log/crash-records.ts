@@ -20,6 +20,21 @@ export function crashValue(runId: string, seq: number): Buffer {
   return Buffer.from(`${runId}:${seq}:${'v'.repeat((seq * 31) % 700)}`)
 }
 
+/**
+ * `crashValue` as the writer appends it: every third seq's value framed (topic-log.ts ValueFrame), the run id as the
+ * frame's prefix, shared by all of them, and the rest as the record's own bytes; a read must return the whole value.
+ */
+export function crashAppendValue(runId: string, seq: number, frame: { prefix: Buffer; suffix: Buffer }): { value: Buffer; frame?: { prefix: Buffer; suffix: Buffer } } {
+  const value = crashValue(runId, seq)
+  if (seq % 3 !== 0) return { value }
+  return { value: value.subarray(frame.prefix.length, value.length - frame.suffix.length), frame }
+}
+
+/** The frame the writer shares between its framed values. */
+export function crashFrame(runId: string): { prefix: Buffer; suffix: Buffer } {
+  return { prefix: Buffer.from(`${runId}:`), suffix: Buffer.alloc(0) }
+}
+
 /** Every fourth seq also writes its key of the compacted topic (50 keys, so they are superseded often). */
 export function compactKeyFor(seq: number): Buffer | null {
   return seq % 4 === 0 ? Buffer.from(`ck-${(seq / 4) % 50}`) : null

@@ -5,12 +5,12 @@
  * deadline. Args: <dir> <runId> <fsync: always|never> [threaded] (the log on its worker thread, as Sluice runs it).
  *
  * Every record is self-describing so the test can check it after the crash: key `key-<seq % 97>`, value
- * `crashValue(runId, seq)`, header `seq`.
+ * `crashValue(runId, seq)` (every third one stored with a value frame), header `seq`.
  */
 import { createEmbeddedTopicLog } from '../../../src/log/embedded/embedded-topic-log.js'
 import { createThreadedTopicLog } from '../../../src/log/threaded/threaded-topic-log.js'
 import type { AppendRecord } from '../../../src/log/topic-log.js'
-import { COMPACT_TOPIC, CRASH_TOPIC, type CrashAck, compactKeyFor, crashKey, crashValue } from './crash-records.js'
+import { COMPACT_TOPIC, CRASH_TOPIC, type CrashAck, compactKeyFor, crashAppendValue, crashFrame, crashKey } from './crash-records.js'
 
 const [dir, runId, fsync, mode] = process.argv.slice(2)
 const open = mode === 'threaded' ? createThreadedTopicLog : createEmbeddedTopicLog
@@ -19,6 +19,7 @@ await log.createTopic(CRASH_TOPIC, { partitions: 3 })
 await log.createTopic(COMPACT_TOPIC, { partitions: 2, cleanupPolicy: 'compact' })
 setTimeout(() => process.exit(3), 100_000).unref()
 
+const frame = crashFrame(runId)
 let seq = 0
 for (let batch = 0; ; batch++) {
   // Varying sizes move the kill point around within and between appends.
@@ -26,11 +27,11 @@ for (let batch = 0; ; batch++) {
   const records: AppendRecord[] = []
   for (let i = 0; i < count; i++) {
     const s = seq + i
-    records.push({ topic: CRASH_TOPIC, key: crashKey(s), value: crashValue(runId, s), headers: { seq: String(s) } })
+    records.push({ topic: CRASH_TOPIC, key: crashKey(s), ...crashAppendValue(runId, s, frame), headers: { seq: String(s) } })
   }
   for (let i = 0; i < count; i++) {
     const key = compactKeyFor(seq + i)
-    if (key !== null) records.push({ topic: COMPACT_TOPIC, key, value: crashValue(runId, seq + i) })
+    if (key !== null) records.push({ topic: COMPACT_TOPIC, key, ...crashAppendValue(runId, seq + i, frame) })
   }
   if (batch % 5 === 0) {
     // Not awaited: the pass runs in batches between the appends below, and the kill may land inside it.
