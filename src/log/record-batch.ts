@@ -9,7 +9,8 @@
  *
  * The packed form (`PackedRecords`) is also how records cross threads (threaded/wire.ts): per record six numbers in a
  * Float64Array — topic index, partition, offset, timestamp, key length, value length; -1 for an absent number or a
- * null key/value — and the key and value bytes back to back.
+ * null key/value — and the key and value bytes back to back. Records with a value frame (topic-log.ts ValueFrame)
+ * carry only their value's own bytes, and the batch its distinct frames once.
  */
 import { copyBytes, writeUtf8 } from '../util/byte-writer.js'
 import type { AppendRecord, Headers, LogRecord, ValueFrame } from './topic-log.js'
@@ -384,7 +385,7 @@ export class PackedView {
 
 /**
  * Builds one object per packed record; keys and values are Buffer views of the packed bytes (nothing copied), except
- * a framed value, which is joined with its frame into a new Buffer.
+ * framed values, which are joined with their frames into one new buffer for the batch.
  */
 export function unpackRecords<T>(
   packed: PackedRecords,

@@ -9,6 +9,7 @@
 import { InvalidLogRequestError } from '../log-errors.js'
 import { partitionForKey } from '../partitioner.js'
 import type { AppendRecord, AppendResult, ValueFrame } from '../topic-log.js'
+import { checkValueFrame } from '../value-frame.js'
 import { BatchStore } from './batch-store.js'
 import type { Db } from './schema.js'
 import { BatchEncoder, type EncodedBatch, TARGET_BATCH_BYTES } from './stored-batch.js'
@@ -132,7 +133,7 @@ export class Appender {
     const partitionNo = record.partition ?? (key === null ? 0 : partitionForKey(key, topic.info.partitions))
     const partition = this.registry.requirePartition(record.topic, partitionNo).partition
     const headers = encodeHeaders(record.headers, field)
-    const frame = checkFrame(record.frame, value, `${field}.frame`)
+    const frame = checkValueFrame(record.frame, value, `${field}.frame`)
     const size = (key?.length ?? 0) + (value?.length ?? 0) + (headers?.length ?? 0) +
       (frame === undefined ? 0 : frame.prefix.length + frame.suffix.length)
     if (size > topic.info.maxMessageBytes) {
@@ -151,15 +152,6 @@ function toBuffer(value: Buffer | Uint8Array | null | undefined, field: string):
   if (Buffer.isBuffer(value)) return value
   if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength)
   throw new InvalidLogRequestError(field, `${field} must be a Buffer or null`)
-}
-
-function checkFrame(frame: ValueFrame | undefined, value: Buffer | null, field: string): ValueFrame | undefined {
-  if (frame === undefined) return undefined
-  if (!(frame?.prefix instanceof Uint8Array) || !(frame.suffix instanceof Uint8Array)) {
-    throw new InvalidLogRequestError(field, `${field} must have a prefix and a suffix of bytes`)
-  }
-  if (value === null) throw new InvalidLogRequestError(field, `${field} needs a non-null value to frame`)
-  return frame
 }
 
 function encodeHeaders(headers: Record<string, string> | undefined, field: string): Buffer | null {

@@ -16,6 +16,7 @@ import {
 } from '../log-errors.js'
 import { type PackedRecords, RecordBatch, unpackRecords } from '../record-batch.js'
 import type { AppendRecord, AppendResult, LogRecord } from '../topic-log.js'
+import { checkValueFrame } from '../value-frame.js'
 
 export { unpackAppendRecords } from '../record-batch.js'
 
@@ -86,15 +87,7 @@ function checkAppendRecord(record: AppendRecord, index: number): void {
       throw new InvalidLogRequestError(`${field}.${name}`, `${field}.${name} must be a Buffer or null`)
     }
   }
-  if (record.frame !== undefined) {
-    const { frame } = record
-    if (!(frame?.prefix instanceof Uint8Array) || !(frame.suffix instanceof Uint8Array)) {
-      throw new InvalidLogRequestError(`${field}.frame`, `${field}.frame must have a prefix and a suffix of bytes`)
-    }
-    if (record.value === null || record.value === undefined) {
-      throw new InvalidLogRequestError(`${field}.frame`, `${field}.frame needs a non-null value to frame`)
-    }
-  }
+  checkValueFrame(record.frame, record.value, `${field}.frame`)
   // -1 stands for "absent" in the packed form, so a given number must be one the log could accept (>= 0); the log
   // itself still checks the rest (integer, partition in range).
   if (record.timestamp !== undefined && !(typeof record.timestamp === 'number' && record.timestamp >= 0)) {
