@@ -124,7 +124,9 @@ export class CopyRowEncoder {
           out.range(NULL_JSON)
           pos += 2
         } else {
-          pos = writeValue(column, line, pos, fieldEnd(line, pos, end), out)
+          // A quoted value is scanned for its end as it is written; the others are found first.
+          const stop = column.kind === Kind.Quoted ? writeQuoted(line, pos, end, out) : -1
+          pos = stop >= 0 ? stop : writeValue(column, line, pos, fieldEnd(line, pos, end), out)
         }
         valueEnd[c] = out.length
       }
@@ -194,7 +196,7 @@ function writeValue(column: Column, line: Buffer, pos: number, stop: number, out
       out.range(line[pos] === LETTER_T ? TRUE_JSON : FALSE_JSON)
       return stop
     case Kind.Quoted:
-      if (writeQuoted(line, pos, stop, out)) return stop
+      // writeQuoted found an escape it does not translate: the converter takes the text.
       break
     case Kind.Converted:
       if (column.byteJson !== null && column.byteJson(line, pos, stop, out)) return stop
@@ -207,23 +209,24 @@ function writeValue(column: Column, line: Buffer, pos: number, stop: number, out
 }
 
 /**
- * Writes `line[pos, stop)` as a JSON string, translating COPY's escapes to JSON's and escaping what JSON requires
- * (as `jsonString` does: quotes, backslashes, control characters; UTF-8 bytes as they are). Returns false, having
- * written nothing (`out.length` as it was), for an escape with no direct translation (octal or hex: COPY TO does not
- * send them).
+ * Writes the field starting at `pos` (it ends at the next raw tab, or at `end`) as a JSON string, translating COPY's
+ * escapes to JSON's and escaping what JSON requires (as `jsonString` does: quotes, backslashes, control characters;
+ * UTF-8 bytes as they are); returns where the field ends. Returns -1, having written nothing (`out.length` as it
+ * was), for an escape with no direct translation (octal or hex: COPY TO does not send them).
  */
-function writeQuoted(line: Buffer, pos: number, stop: number, out: ByteWriter): boolean {
+function writeQuoted(line: Buffer, pos: number, end: number, out: ByteWriter): number {
   const start = out.length
   // At most 6 bytes out per byte in (`\u00XX`), plus the quotes; room is made a megabyte at a time, so a huge value
   // does not reserve six times its size.
-  let bytes = out.ensure(Math.min((stop - pos) * 6, QUOTED_ROOM) + 8)
+  let bytes = out.ensure(Math.min((end - pos) * 6, QUOTED_ROOM) + 8)
   let limit = bytes.length - 8
   let o = out.length
   bytes[o++] = QUOTE
-  for (let i = pos; i < stop; i++) {
+  let i = pos
+  for (; i < end; i++) {
     if (o >= limit) {
       out.length = o
-      bytes = out.ensure(Math.min((stop - i) * 6, QUOTED_ROOM) + 8)
+      bytes = out.ensure(Math.min((end - i) * 6, QUOTED_ROOM) + 8)
       limit = bytes.length - 8
     }
     const b = line[i]
@@ -233,7 +236,7 @@ function writeQuoted(line: Buffer, pos: number, stop: number, out: ByteWriter): 
       bytes[o++] = BACKSLASH
       bytes[o++] = QUOTE
     } else if (b === BACKSLASH) {
-      const next = i + 1 < stop ? line[i + 1] : 0
+      const next = i + 1 < end ? line[i + 1] : 0
       const escape = next < 128 ? COPY_TO_JSON_ESCAPE[next] : 0
       if (escape !== 0) {
         bytes[o++] = BACKSLASH
@@ -242,9 +245,12 @@ function writeQuoted(line: Buffer, pos: number, stop: number, out: ByteWriter): 
         o = writeUnicodeEscape(bytes, o, 0x0b)
       } else {
         out.length = start
-        return false
+        return -1
       }
       i++
+    } else if (b === TAB) {
+      // A raw tab is the delimiter (COPY escapes tabs in values).
+      break
     } else {
       const short = CONTROL_SHORT_ESCAPE[b]
       if (short !== 0) {
@@ -257,7 +263,7 @@ function writeQuoted(line: Buffer, pos: number, stop: number, out: ByteWriter): 
   }
   bytes[o++] = QUOTE
   out.length = o
-  return true
+  return i
 }
 
 /** `\u00XX` with upper-case hex digits, as Jackson writes a control character. */
