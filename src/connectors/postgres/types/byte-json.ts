@@ -30,8 +30,8 @@ export function timestamptzJson(precision: number): ByteJsonWriter {
     if (text[end - 3] !== 0x2b || text[end - 2] !== ZERO || text[end - 1] !== ZERO) return false
     for (let i = 0; i < 19; i++) {
       const b = text[start + i]
-      const separator = i === 4 || i === 7 ? MINUS : i === 10 ? 0x20 : i === 13 || i === 16 ? 0x3a : -1
-      if (separator === -1 ? !isDigit(b) : b !== separator) return false
+      const separator = TIMESTAMP_SEPARATORS[i]
+      if (separator === 0 ? b - ZERO >>> 0 > 9 : b !== separator) return false
     }
     const fractionStart = start + 20
     const fractionEnd = end - 3
@@ -43,7 +43,9 @@ export function timestamptzJson(precision: number): ByteJsonWriter {
     const bytes = out.ensure(30)
     let o = out.length
     bytes[o++] = QUOTE
-    for (let i = 0; i < 19; i++) bytes[o++] = i === 10 ? 0x54 /* T */ : text[start + i]
+    for (let i = 0; i < 19; i++) bytes[o + i] = text[start + i]
+    bytes[o + 10] = 0x54 // T
+    o += 19
     if (precision >= 1 && precision <= 6) {
       bytes[o++] = DOT
       for (let i = 0; i < precision; i++) bytes[o++] = i < fractionLength ? text[fractionStart + i] : ZERO
@@ -61,6 +63,9 @@ export function timestamptzJson(precision: number): ByteJsonWriter {
     return true
   }
 }
+
+/** Per position of `YYYY-MM-DD HH:MM:SS`: the separator byte there, or 0 for a digit. */
+const TIMESTAMP_SEPARATORS = Uint8Array.from('0000-00-00 00:00:00', (c) => (c === '0' ? 0 : c.charCodeAt(0)))
 
 /**
  * numeric(p, s) as Kafka Connect's Decimal (the unscaled value's two's-complement bytes in base64), for text with at
