@@ -122,7 +122,7 @@ async function main() {
     const conn = { 'database.hostname': '127.0.0.1', 'database.port': server.port, 'database.user': server.user, 'database.password': server.password }
     started = performance.now()
     const src = await api('POST', '/sources', { name: 'bench', connector: 'postgresql', config: { ...conn, 'database.dbname': 'postgres', 'schema.include.list': 'public', 'snapshot.mode': 'initial' } })
-    const dst = await api('POST', '/destinations', { name: 'bench-target', connector: 'postgresql', config: { ...conn, 'database.dbname': 'target', 'batch.size': 5000 } })
+    const dst = await api('POST', '/destinations', { name: 'bench-target', connector: 'postgresql', config: { ...conn, 'database.dbname': 'target' } })
     const pipeline = await api('POST', '/pipelines', { name: 'bench', source: { id: src.id }, destination: { id: dst.id } })
     await waitUntil(() => holds(ROWS), 600_000, 'snapshot delivered')
     const snapshotSeconds = (performance.now() - started) / 1000

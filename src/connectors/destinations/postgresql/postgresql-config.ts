@@ -24,7 +24,7 @@ export const POSTGRESQL_DESTINATION_SPEC: ConnectorSpec = {
     p({ name: 'insert.mode', displayName: 'Insert mode', description: 'upsert: one row per key, the latest wins. insert: append every change with __op, __source_lsn and __source_ts_ms columns.', type: 'enum', values: ['upsert', 'insert'], required: false, default: 'upsert', aliases: ['insert_mode', 'insert.mode.user.defined'] }),
     p({ name: 'delete.mode', displayName: 'Delete mode', description: 'delete: remove the row. soft: keep it and set __deleted = true.', type: 'enum', values: ['delete', 'soft'], required: false, default: 'delete', aliases: ['delete_mode', 'delete.mode.user.defined'] }),
     p({ name: 'schema.evolution', displayName: 'Schema evolution', description: 'basic: create tables and add new columns (native types such as numeric and timestamp when events carry their schema). none: tables must exist; unknown columns are dropped.', type: 'enum', values: ['basic', 'none'], required: false, default: 'basic', aliases: ['schema_evolution', 'schema.evolution.user.defined'] }),
-    p({ name: 'batch.size', displayName: 'Batch size', description: 'Change events applied per statement set.', type: 'int', required: false, default: 1000, min: 1, max: 50_000, aliases: ['consumer.override.max.poll.records'], advanced: true }),
+    p({ name: 'batch.size', displayName: 'Batch size', description: 'Most change events applied per transaction (fewer when fewer are waiting, and at most 16 MiB of them).', type: 'int', required: false, default: 10_000, min: 1, max: 50_000, aliases: ['consumer.override.max.poll.records'], advanced: true }),
     p({ name: 'tasks.max', displayName: 'Tasks', description: 'Streamkap setting, accepted for compatibility (one task per pipeline).', type: 'int', required: false, default: 1, min: 1, ignored: true, advanced: true }),
   ],
   check(config) {
@@ -72,6 +72,6 @@ export function readConfig(config: Readonly<Record<string, unknown>>): Postgresq
     insertMode: config['insert.mode'] === 'insert' ? 'insert' : 'upsert',
     deleteMode: config['delete.mode'] === 'soft' ? 'soft' : 'delete',
     evolve: config['schema.evolution'] !== 'none',
-    batchSize: Number(config['batch.size'] ?? 1000),
+    batchSize: Number(config['batch.size'] ?? 10_000),
   }
 }
