@@ -114,6 +114,23 @@ describe('postgresql destination flat path', () => {
     expect(await rows(`SELECT name FROM public.again WHERE id = 200`)).toEqual([{ name: 'v4 name-200 ünïcödé' }])
   })
 
+  it('streams a large batch to COPY a slice at a time; a row already there in a late slice makes the whole batch fall back', async () => {
+    const writer = await open()
+    const batch = (table: string, from: number, to: number, version: string) =>
+      decode(Array.from({ length: to - from + 1 }, (_, i) => read(table, from + i, mixedAfter(from + i, version))))
+    // 2,500 rows are three slices.
+    await loggedTable('sliced', TABLE)
+    await writer.write(batch('sliced', 1, 2500, 'v1'), signal)
+    expect(await statements('sliced')).toEqual(['COPY'])
+    expect(await rows(`SELECT count(*)::int AS n, min(id)::int AS lo, max(id)::int AS hi FROM public.sliced WHERE name LIKE 'v1 %'`)).toEqual([{ n: 2500, lo: 1, hi: 2500 }])
+    // Rows 2,201-2,500 (in the third slice) are there already, so COPY fails after two slices went through.
+    await loggedTable('resliced', TABLE)
+    await writer.write(batch('resliced', 2201, 2500, 'v1'), signal)
+    await writer.write(batch('resliced', 1, 2500, 'v2'), signal)
+    expect(await statements('resliced')).toEqual(['COPY', 'INSERT'])
+    expect(await rows(`SELECT count(*)::int AS n, count(*) FILTER (WHERE name LIKE 'v2 %')::int AS v2 FROM public.resliced`)).toEqual([{ n: 2500, v2: 2500 }])
+  })
+
   it('creates a missing table and adds a missing column through the regular path, then copies', async () => {
     const writer = await open()
     const batch = (from: number, after: (id: number) => string) => decode(Array.from({ length: 100 }, (_, i) => read('created', from + i, after(from + i))))

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { ExactInteger } from '../destination.js'
-import { copyRows } from './copy-rows.js'
+import { type DestinationRecord, ExactInteger } from '../destination.js'
+import { FlatObjectScanner } from '../flat-json.js'
+import { copyRows, flatCopyChunks, flatCopyRows } from './copy-rows.js'
 
 describe('copyRows', () => {
   it('writes a tab-separated line per row, with COPY escapes and \\N for null or missing values', () => {
@@ -32,5 +33,21 @@ describe('copyRows', () => {
 
   it('writes nothing for no rows', () => {
     expect(copyRows(['id'], new Set(), [])).toBe('')
+  })
+})
+
+describe('flatCopyChunks', () => {
+  it('writes what flatCopyRows writes for the whole batch, a slice of records at a time', () => {
+    const scanner = new FlatObjectScanner()
+    const records = Array.from({ length: 2500 }, (_, i) => {
+      const text = Buffer.from(`{"id":${i},"s":"a\\tb ${i}","n":${i / 4}}`)
+      const after = scanner.scan(text, 0, text.length)
+      if (after === null) throw new Error(`not flat: ${text}`)
+      return { flat: { keyColumns: ['id'], after, envelope: null } } as unknown as DestinationRecord
+    })
+    const chunks = [...flatCopyChunks(records, '\tfalse', 1000)]
+    expect(chunks.map((c) => c.toString().split('\n').length - 1)).toEqual([1000, 1000, 500])
+    expect(Buffer.concat(chunks).toString()).toBe(flatCopyRows(records, '\tfalse').toString())
+    expect(chunks[0].toString().split('\n')[3]).toBe('3\ta\\tb 3\t0.75\tfalse')
   })
 })

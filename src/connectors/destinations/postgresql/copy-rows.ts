@@ -89,3 +89,11 @@ export function flatCopyRows(records: readonly DestinationRecord[], suffix: stri
   }
   return out.subarray(0, at)
 }
+
+/**
+ * `flatCopyRows` a slice of `records` at a time: COPY then streams the first rows to PostgreSQL while the next are
+ * written, instead of PostgreSQL waiting for a whole batch's text (the two overlap on different cores).
+ */
+export function* flatCopyChunks(records: readonly DestinationRecord[], suffix: string, chunkRecords = 1000): Generator<Buffer> {
+  for (let i = 0; i < records.length; i += chunkRecords) yield flatCopyRows(records.slice(i, i + chunkRecords), suffix)
+}

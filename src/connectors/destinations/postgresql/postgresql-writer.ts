@@ -24,7 +24,7 @@ import type { DestinationRecord } from '../destination.js'
 import { APPEND_COLUMNS, type FlatStep, type RegularStep, type Step, planRegular } from './batch-plan.js'
 import { chooseTypes, quoteIdent, rowFields } from './column-types.js'
 import { valueConverter } from './logical-types.js'
-import { copyRows, flatCopyRows } from './copy-rows.js'
+import { copyRows, flatCopyChunks } from './copy-rows.js'
 import type { PostgresqlDestinationConfig } from './postgresql-config.js'
 import { classifyPgError } from './postgresql-errors.js'
 
@@ -240,11 +240,12 @@ export function createPostgresqlWriter(config: PostgresqlDestinationConfig) {
   }
 
   /** Applies rows by COPY inside a savepoint; false (and nothing applied) when COPY failed. */
-  async function applyBulk(client: SqlClient, table: string, cols: readonly string[], text: string | Buffer): Promise<boolean> {
+  async function applyBulk(client: SqlClient, table: string, cols: readonly string[], text: string | Buffer | Iterable<Buffer>): Promise<boolean> {
     await client.query('SAVEPOINT sluice_bulk')
     try {
       const list = cols.map(quoteIdent).join(', ')
-      await pipeline(Readable.from([typeof text === 'string' ? Buffer.from(text) : text]), client.query(copyFrom(`COPY ${q(table)} (${list}) FROM STDIN`)))
+      const chunks = typeof text === 'string' ? [Buffer.from(text)] : Buffer.isBuffer(text) ? [text] : text
+      await pipeline(Readable.from(chunks), client.query(copyFrom(`COPY ${q(table)} (${list}) FROM STDIN`)))
     } catch {
       // Usually a row that is there already; whatever it was, the regular statement applies the step or reports it.
       await client.query('ROLLBACK TO SAVEPOINT sluice_bulk')
@@ -281,7 +282,7 @@ export function createPostgresqlWriter(config: PostgresqlDestinationConfig) {
   async function applyFlat(client: SqlClient, step: FlatStep, shape: TableShape): Promise<void> {
     const soft = config.deleteMode === 'soft'
     const cols = soft ? [...step.layout.names, '__deleted'] : step.layout.names
-    if (await applyBulk(client, step.table, cols, flatCopyRows(step.records, soft ? '\tfalse' : ''))) return
+    if (await applyBulk(client, step.table, cols, flatCopyChunks(step.records, soft ? '\tfalse' : ''))) return
     for (const regular of planRegular(step.records, 'upsert', () => step.table)) await applyStep(client, regular, shape)
   }
 
