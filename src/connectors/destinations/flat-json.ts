@@ -13,7 +13,7 @@
  * JSON, and each value's bytes give, through `writeCopyValue`, exactly the text the regular path writes for what
  * JSON.parse makes of it (copy-rows.ts).
  */
-import { utf8Text } from '../../util/byte-writer.js'
+import { copyBytes, utf8Text } from '../../util/byte-writer.js'
 
 export const enum ValueKind {
   Null = 0,
@@ -392,9 +392,7 @@ export function writeCopyValue(object: FlatObject, f: number, out: Buffer, at: n
   if (kind !== ValueKind.Escaped) {
     // A plain string holds no byte COPY reserves (JSON has no raw control characters and escapes backslashes), and
     // `true`, `false` and numbers are ASCII: copied as they are.
-    if (end - start > 32) return at + bytes.copy(out, at, start, end)
-    for (let i = start; i < end; i++) out[at++] = bytes[i]
-    return at
+    return at + copyBytes(bytes, start, end, out, at)
   }
   for (let i = start; i < end; i++) {
     const b = bytes[i]

@@ -6,7 +6,14 @@
  * it. A column of another type (a table created by an earlier Sluice, or by hand) gets the value as it is. Without a
  * schema the JSON says too little (epoch micros or millis? base64 of what scale?), so values stay as they are.
  */
-import { civilFromDays, daysFromCivil } from '../../postgres/types/temporal.js'
+// The source's `infinity` sentinels (PgJDBC's, as Debezium writes them) come from the source's own converters.
+import {
+  DATE_NEGATIVE_INFINITY_DAYS,
+  DATE_POSITIVE_INFINITY_DAYS,
+  NEGATIVE_INFINITY_MICROS,
+  POSITIVE_INFINITY_MICROS,
+  civilFromDays,
+} from '../../postgres/types/temporal.js'
 import { ExactInteger } from '../destination.js'
 
 export interface FieldSchema {
@@ -122,12 +129,6 @@ function bytesText(value: unknown): string {
   return `\\x${Buffer.from(String(value), 'base64').toString('hex')}`
 }
 
-/** The source's `infinity` sentinels (PgJDBC's, as Debezium writes them; see the source's temporal.ts). */
-const DATE_POSITIVE_INFINITY = daysFromCivil(-5877611, 6, 21) | 0
-const DATE_NEGATIVE_INFINITY = daysFromCivil(-5877611, 6, 22) | 0
-const TIMESTAMP_POSITIVE_INFINITY = 9223372036825200000n
-const TIMESTAMP_NEGATIVE_INFINITY = -9223372036832400000n
-
 const pad = (n: number, width = 2) => String(n).padStart(width, '0')
 
 /** A proleptic Gregorian date as PostgreSQL reads it: years before 1 as `… BC` (year 0 is 1 BC). */
@@ -137,8 +138,8 @@ function civilText(days: number): string {
 }
 
 function dateText(days: number): string {
-  if (days === DATE_POSITIVE_INFINITY) return 'infinity'
-  if (days === DATE_NEGATIVE_INFINITY) return '-infinity'
+  if (days === DATE_POSITIVE_INFINITY_DAYS) return 'infinity'
+  if (days === DATE_NEGATIVE_INFINITY_DAYS) return '-infinity'
   return civilText(days)
 }
 
@@ -162,8 +163,8 @@ function durationText(micros: bigint): string {
 }
 
 function timestampText(micros: bigint): string {
-  if (micros === TIMESTAMP_POSITIVE_INFINITY) return 'infinity'
-  if (micros === TIMESTAMP_NEGATIVE_INFINITY) return '-infinity'
+  if (micros === POSITIVE_INFINITY_MICROS) return 'infinity'
+  if (micros === NEGATIVE_INFINITY_MICROS) return '-infinity'
   let days = micros / MICROS_PER_DAY
   let rest = micros % MICROS_PER_DAY
   if (rest < 0n) {

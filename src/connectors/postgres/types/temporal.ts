@@ -71,8 +71,8 @@ export function parseDate(text: string): number {
   return daysFromCivil(astronomicalYear(m[1], m[4]), Number(m[2]), Number(m[3]))
 }
 
-const DATE_POSITIVE_INFINITY_DAYS = daysFromCivil(-5877611, 6, 21) | 0
-const DATE_NEGATIVE_INFINITY_DAYS = daysFromCivil(-5877611, 6, 22) | 0
+export const DATE_POSITIVE_INFINITY_DAYS = daysFromCivil(-5877611, 6, 21) | 0
+export const DATE_NEGATIVE_INFINITY_DAYS = daysFromCivil(-5877611, 6, 22) | 0
 
 /** Microseconds past midnight; `24:00:00` is 86,400,000,000 as Debezium reports it. */
 export function parseTimeMicros(text: string): number {
