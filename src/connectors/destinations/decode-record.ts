@@ -185,28 +185,24 @@ export class RecordDecoder {
    * without a record object; anything else is decoded from the record built for it.
    */
   decodeAt(view: PackedView, i: number): DestinationRecord {
-    const keyLength = view.keyLength(i)
-    const valueLength = view.valueLength(i)
-    const frameIndex = view.frameIndex(i)
-    if (frameIndex !== ABSENT) {
-      // A snapshot read as the log keeps it: the envelope is the value's frame, the after image its own bytes. When
-      // the frame is the remembered head and tail (compared once per frame), the after image is where flatReadIn
-      // would find it.
-      if (this.head !== null && keyLength !== ABSENT && valueLength > 0 && this.frameIsRemembered(view, frameIndex)) {
-        const keyAt = view.keyAt(i)
-        const valueAt = view.valueAt(i)
-        const flat = view.bytes[valueAt] === OPEN_BRACE ? this.flatRead(view.bytes, keyAt, keyAt + keyLength, view.bytes, valueAt, valueAt + valueLength) : null
-        if (flat !== null) return new FlatReadRecord(view, i, this.valueSchema, flat.keyColumns, flat.after, flat.envelope)
-      }
-      return this.decode(view.record(i))
-    }
-    if (this.head !== null && keyLength !== ABSENT && valueLength !== ABSENT) {
-      const keyAt = view.keyAt(i)
-      const valueAt = view.valueAt(i)
-      const flat = this.flatReadIn(view.bytes, keyAt, keyAt + keyLength, view.bytes, valueAt, valueAt + valueLength)
-      if (flat !== null) return new FlatReadRecord(view, i, this.valueSchema, flat.keyColumns, flat.after, flat.envelope)
-    }
+    const flat = this.head !== null && view.keyLength(i) !== ABSENT && view.valueLength(i) !== ABSENT ? this.flatReadAt(view, i) : null
+    if (flat !== null) return new FlatReadRecord(view, i, this.valueSchema, flat.keyColumns, flat.after, flat.envelope)
     return this.decode(view.record(i))
+  }
+
+  /** The packed record `i` as a flat read (see flatReadIn), or null. */
+  private flatReadAt(view: PackedView, i: number): FlatRead | null {
+    const keyAt = view.keyAt(i)
+    const keyEnd = keyAt + view.keyLength(i)
+    const valueAt = view.valueAt(i)
+    const valueEnd = valueAt + view.valueLength(i)
+    const frameIndex = view.frameIndex(i)
+    if (frameIndex === ABSENT) return this.flatReadIn(view.bytes, keyAt, keyEnd, view.bytes, valueAt, valueEnd)
+    // A snapshot read as the log keeps it: the envelope is the value's frame, the after image its own bytes. When the
+    // frame is the remembered head and tail (compared once per frame), the after image is where flatReadIn would
+    // find it.
+    if (valueEnd <= valueAt || view.bytes[valueAt] !== OPEN_BRACE || !this.frameIsRemembered(view, frameIndex)) return null
+    return this.flatRead(view.bytes, keyAt, keyEnd, view.bytes, valueAt, valueEnd)
   }
 
   /** Whether frame `k` of `view` is the remembered head and tail; the answer is kept until either changes. */

@@ -23,7 +23,6 @@ const CONNECT_TYPES: Record<string, string> = {
   struct: 'jsonb',
 }
 
-
 /** The fields of an envelope schema's `after` (or `before`) struct; empty when there is no schema. */
 export function rowFields(valueSchema: unknown): FieldSchema[] {
   const envelope = valueSchema as FieldSchema | null

@@ -240,12 +240,11 @@ export function createPostgresqlWriter(config: PostgresqlDestinationConfig) {
   }
 
   /** Applies rows by COPY inside a savepoint; false (and nothing applied) when COPY failed. */
-  async function applyBulk(client: SqlClient, table: string, cols: readonly string[], text: string | Buffer | Iterable<Buffer>): Promise<boolean> {
+  async function applyBulk(client: SqlClient, table: string, cols: readonly string[], text: string | Iterable<Buffer>): Promise<boolean> {
     await client.query('SAVEPOINT sluice_bulk')
     try {
       const list = cols.map(quoteIdent).join(', ')
-      const chunks = typeof text === 'string' ? [Buffer.from(text)] : Buffer.isBuffer(text) ? [text] : text
-      await pipeline(Readable.from(chunks), client.query(copyFrom(`COPY ${q(table)} (${list}) FROM STDIN`)))
+      await pipeline(Readable.from(typeof text === 'string' ? [Buffer.from(text)] : text), client.query(copyFrom(`COPY ${q(table)} (${list}) FROM STDIN`)))
     } catch {
       // Usually a row that is there already; whatever it was, the regular statement applies the step or reports it.
       await client.query('ROLLBACK TO SAVEPOINT sluice_bulk')
