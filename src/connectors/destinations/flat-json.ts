@@ -373,6 +373,11 @@ export function copyRoom(length: number): number {
   return length + 2
 }
 
+/** Whether field `f` of `object` is JSON null. */
+export function isNullValue(object: FlatObject, f: number): boolean {
+  return object.spans[object.spansAt + f * 3 + 2] === ValueKind.Null
+}
+
 /**
  * Writes field `f` of `object` as COPY text (what copy-rows.ts writes for the parsed value: the string's text, the
  * number's, `true`/`false`, or `\N`), COPY-escaped, into `out` at `at`; returns the new end. The caller has made room

@@ -3,7 +3,7 @@
  * (flat-json.ts) are copied into COPY text without being parsed. Records are made as the snapshot emitter writes them
  * (one envelope, rows inside) and go through RecordDecoder, as in a pipeline. What the flat path stores must equal what
  * the regular upsert stores for the same events; a redelivery or a re-snapshot falls back to the upsert; a table that
- * does not exist yet, or lacks a column, is created or widened by the regular path. That the flat path ran is read
+ * does not exist yet, or lacks a column, is created or widened as the regular path would, then copied into. That the flat path ran is read
  * from JSON.parse's calls (it makes none per row), and which statement ran from a statement-level trigger.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
@@ -131,15 +131,32 @@ describe('postgresql destination flat path', () => {
     expect(await rows(`SELECT count(*)::int AS n, count(*) FILTER (WHERE name LIKE 'v2 %')::int AS v2 FROM public.resliced`)).toEqual([{ n: 2500, v2: 2500 }])
   })
 
-  it('creates a missing table and adds a missing column through the regular path, then copies', async () => {
+  it('creates a missing table and adds a missing column with the types the regular path would choose, and copies the batch', async () => {
     const writer = await open()
-    const batch = (from: number, after: (id: number) => string) => decode(Array.from({ length: 100 }, (_, i) => read('created', from + i, after(from + i))))
-    await writer.write(batch(1, (id) => `{"id":${id},"name":"n${id}"}`), signal)
-    await writer.write(batch(101, (id) => `{"id":${id},"name":"n${id}","extra":${id}}`), signal)
-    expect(await rows(`SELECT count(*)::int AS n, count(extra)::int AS extra FROM public.created`)).toEqual([{ n: 200, extra: 100 }])
-    // Now the table has every column: a further batch is copied without parsing.
-    expect(await writeCounting(writer, batch(201, (id) => `{"id":${id},"name":"n${id}","extra":${id}}`))).toBeLessThan(10)
-    expect(await rows(`SELECT count(*)::int AS n FROM public.created`)).toEqual([{ n: 300 }])
+    const columnTypes = (table: string) =>
+      rows(`SELECT column_name AS name, data_type AS type FROM information_schema.columns WHERE table_schema = 'public' AND table_name = '${table}' ORDER BY column_name`)
+    // Without a value schema a column's type comes from its first non-null value: `late` has none in the first half
+    // of the batch and `never` none at all (text), so the types depend on more than the first record.
+    const first = (id: number) => `{"id":${id},"name":"n${id}","late":${id > 50 ? id / 2 : 'null'},"never":null}`
+    const widened = (id: number) => `{"id":${id},"name":"n${id}","late":1,"never":null,"extra":${id % 3 === 0 ? 'true' : 'null'}}`
+    const batch = (table: string, from: number, count: number, after: (id: number) => string) =>
+      decode(Array.from({ length: count }, (_, i) => read(table, from + i, after(from + i))))
+    // Flat path: each batch of a new shape parses the few records that decide the DDL, not every row.
+    expect(await writeCounting(writer, batch('created', 1, 100, first))).toBeLessThan(10)
+    expect(await writeCounting(writer, batch('created', 101, 100, widened))).toBeLessThan(10)
+    expect(await writeCounting(writer, batch('created', 201, 100, widened))).toBeLessThan(10)
+    expect(await rows(`SELECT count(*)::int AS n, count(late)::int AS late, count(extra)::int AS extra, sum(late)::float8 AS sum FROM public.created`))
+      .toEqual([{ n: 300, late: 250, extra: 67, sum: (51 + 100) * 50 / 2 / 2 + 200 }]) // extra: the multiples of 3 in 101..300
+    // The same batches as records that are not flat take the regular path, which types columns from all the rows.
+    const regular = (records: DestinationRecord[]): DestinationRecord[] =>
+      records.map(({ topic, partition, offset, key, value, valueSchema }) => ({ topic, partition, offset, key, value, valueSchema }))
+    await writer.write(regular(batch('regular', 1, 100, first)), signal)
+    await writer.write(regular(batch('regular', 101, 100, widened)), signal)
+    expect(await columnTypes('created')).toEqual(await columnTypes('regular'))
+    expect(await columnTypes('created')).toEqual([
+      { name: 'extra', type: 'boolean' }, { name: 'id', type: 'numeric' }, { name: 'late', type: 'numeric' },
+      { name: 'name', type: 'text' }, { name: 'never', type: 'text' },
+    ])
   })
 
   it('writes __deleted = false in soft-delete mode', async () => {
