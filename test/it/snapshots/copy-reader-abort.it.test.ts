@@ -1,12 +1,13 @@
 /**
- * The snapshot's COPY reader against a real server. Aborting a snapshot's COPY while its socket is paused for backpressure (the consumer is slower than PostgreSQL):
+ * The snapshot's COPY reader against a real server: rows whatever the chunk boundaries, notices and errors among
+ * them, a row spanning many chunks. Aborting a snapshot's COPY while its socket is paused for backpressure (the consumer is slower than PostgreSQL):
  * the query must be cancelled on the server and the client must not be left waiting for a reply it will never read.
  * Before the fix, the client's next query (the snapshot's COMMIT) hung forever, and with it the source task's stop,
  * the stop_blocking_snapshot call that restarts it, and Sluice's shutdown.
  */
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { copyLines } from '../../../src/connectors/postgres/snapshot/copy-reader.js'
+import { type CopyRows, copyRows } from '../../../src/connectors/postgres/snapshot/copy-reader.js'
 import { type TestPostgres, startPostgres } from '../../harness/postgres.js'
 import { waitFor } from '../../harness/wait-for.js'
 
@@ -27,12 +28,12 @@ describe('COPY reader', () => {
     client.on('error', () => undefined)
     await client.connect()
     const controller = new AbortController()
-    const chunks = copyLines(client, 'SELECT * FROM wide', { signal: controller.signal, cancelConfig: server.config() })
+    const chunks = copyRows(client, 'SELECT * FROM wide', { signal: controller.signal, cancelConfig: server.config() })
     let read = 0
     let ended: unknown = null
     try {
       for await (const chunk of chunks) {
-        read += lineCount(chunk)
+        read += chunk.count
         if (read < 1000) continue
         controller.abort()
         // Stop pulling rows until the server has given up the query: the socket stays paused meanwhile.
@@ -53,7 +54,7 @@ describe('COPY reader', () => {
     client.on('error', () => undefined)
     await client.connect()
     const failure = (async () => {
-      for await (const _chunk of copyLines(client, 'SELECT * FROM wide', { signal: new AbortController().signal, cancelConfig: server.config() })) {
+      for await (const _chunk of copyRows(client, 'SELECT * FROM wide', { signal: new AbortController().signal, cancelConfig: server.config() })) {
         throw new Error('the consumer failed')
       }
     })()
@@ -64,21 +65,49 @@ describe('COPY reader', () => {
     await client.end().catch(() => undefined)
   }, 60_000)
 
-  it('yields whole lines: every row once and in order, whatever the chunk boundaries', async () => {
+  it('yields every row once and in order, whatever the chunk boundaries, passing over notices sent among them', async () => {
     const client = new pg.Client(server.config())
     await client.connect()
     try {
+      // A NoticeResponse every 1,000 rows arrives between CopyData messages.
+      await client.query(`CREATE FUNCTION noisy(n int) RETURNS int LANGUAGE plpgsql AS $$
+        BEGIN IF n % 1000 = 0 THEN RAISE NOTICE 'row %', n; END IF; RETURN n; END $$`)
+      const notices: string[] = []
+      client.on('notice', (notice) => notices.push(notice.message ?? ''))
       let next = 1
       let chunks = 0
-      for await (const chunk of copyLines(client, "SELECT id, payload || 'ü' FROM wide ORDER BY id", { signal: new AbortController().signal, cancelConfig: server.config() })) {
+      for await (const chunk of copyRows(client, "SELECT noisy(id), payload || 'ü' FROM wide ORDER BY id", { signal: new AbortController().signal, cancelConfig: server.config() })) {
         chunks++
-        expect(chunk.at(-1)).toBe(0x0a)
-        for (const line of chunk.toString('utf8').slice(0, -1).split('\n')) {
-          expect(line).toBe(`${next++}\t${'x'.repeat(200)}ü`)
-        }
+        for (const line of lines(chunk, 'utf8')) expect(line).toBe(`${next++}\t${'x'.repeat(200)}ü`)
       }
       expect(next - 1).toBe(300000)
       expect(chunks).toBeGreaterThan(1)
+      // pg has the socket back: the client answers the next query.
+      expect((await client.query('SELECT 41 + 1 AS n')).rows).toEqual([{ n: 42 }])
+    } finally {
+      await client.end()
+    }
+  }, 60_000)
+
+  it('surfaces an error the server sends before or during the COPY, after the rows before it, and the client goes on', async () => {
+    const client = new pg.Client(server.config())
+    await client.connect()
+    const options = { signal: new AbortController().signal, cancelConfig: server.config() }
+    try {
+      await expect((async () => {
+        for await (const _chunk of copyRows(client, 'SELECT nope FROM wide', options)) throw new Error('no rows expected')
+      })()).rejects.toThrow(/column "nope" does not exist/)
+      // A plain scan from the table's first block (CREATE TABLE AS wrote it in id order): rows stream before the error.
+      await client.query('SET synchronize_seqscans = off')
+      let read = 0
+      await expect((async () => {
+        for await (const chunk of copyRows(client, 'SELECT id, 1 / (id - 150000) FROM wide', options)) {
+          for (const line of lines(chunk, 'latin1')) expect(line).toMatch(/^\d+\t-?\d+$/)
+          read += chunk.count
+        }
+      })()).rejects.toThrow(/division by zero/)
+      expect(read).toBe(149999)
+      expect((await client.query('SELECT 41 + 1 AS n')).rows).toEqual([{ n: 42 }])
     } finally {
       await client.end()
     }
@@ -89,8 +118,8 @@ describe('COPY reader', () => {
     await client.connect()
     try {
       const rows: string[] = []
-      for await (const chunk of copyLines(client, 'SELECT id, payload FROM huge ORDER BY id', { signal: new AbortController().signal, cancelConfig: server.config() })) {
-        rows.push(...chunk.toString('latin1').slice(0, -1).split('\n'))
+      for await (const chunk of copyRows(client, 'SELECT id, payload FROM huge ORDER BY id', { signal: new AbortController().signal, cancelConfig: server.config() })) {
+        rows.push(...lines(chunk, 'latin1'))
       }
       expect(rows.map((row) => row.length)).toEqual([20_000_002, 20_000_002, 20_000_002])
       expect(rows.map((row) => row.slice(0, 3) + row.slice(-1))).toEqual(['1\tAA', '2\tBB', '3\tCC'])
@@ -100,8 +129,7 @@ describe('COPY reader', () => {
   }, 60_000)
 })
 
-function lineCount(chunk: Buffer): number {
-  let count = 0
-  for (let i = chunk.indexOf(0x0a); i >= 0; i = chunk.indexOf(0x0a, i + 1)) count++
-  return count
+/** The chunk's rows as text, without their newlines. */
+function lines({ bytes, rows, count }: CopyRows, encoding: BufferEncoding): string[] {
+  return Array.from({ length: count }, (_, r) => bytes.toString(encoding, rows[2 * r], rows[2 * r + 1]))
 }

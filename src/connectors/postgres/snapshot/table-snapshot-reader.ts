@@ -21,7 +21,7 @@ import type { Lsn } from '../replication/lsn.js'
 import { quoteIdent, quoteLiteral, quoteTable } from '../replication/sql.js'
 import { ChangeMapper, type MappedTable, millisecondClock } from '../streaming/change-mapper.js'
 import type { TypeRegistry } from '../types/type-registry.js'
-import { copyLines } from './copy-reader.js'
+import { copyRows } from './copy-reader.js'
 import { CopyRowEncoder } from './copy-row-encoder.js'
 import { SnapshotEmitter } from './snapshot-emitter.js'
 import { readTableShape } from './table-schema-reader.js'
@@ -206,12 +206,10 @@ async function readTable(
       let count = 0
       copying++
       try {
-        for await (const lines of copyLines(client, sql, { signal, cancelConfig: options.config.connection })) {
+        for await (const { bytes, rows, count: chunkRows } of copyRows(client, sql, { signal, cancelConfig: options.config.connection })) {
           const readAt = nowUs()
-          for (let start = 0; start < lines.length; count++) {
-            const end = lines.indexOf(0x0a, start)
-            const row = encoder.write(mapped, lines, start, end, options.lsn, readAt, emitter.rowWriter())
-            start = end + 1
+          for (let r = 0; r < chunkRows; r++, count++) {
+            const row = encoder.write(mapped, bytes, rows[2 * r], rows[2 * r + 1], options.lsn, readAt, emitter.rowWriter())
             const full = emitter.emit(mapped.topic, row, client)
             if (full) await full
           }
