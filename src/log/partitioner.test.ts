@@ -26,4 +26,13 @@ describe('partitioner (Kafka murmur2)', () => {
     expect(partitionForKey(Buffer.from('foobar'), 7)).toBe((-790332482 & 0x7fffffff) % 7)
     expect(partitionForKey(Buffer.alloc(0), 3)).toBe(toPositive(murmur2(Buffer.alloc(0))) % 3)
   })
+
+  it('hashes a range of a larger buffer as it hashes those bytes alone (every tail length)', () => {
+    const around = Buffer.from('xx-foobar-key-7-yy')
+    for (let end = 3; end <= around.length; end++) {
+      expect(murmur2(around, 2, end)).toBe(murmur2(Buffer.from(around.subarray(2, end))))
+      expect(partitionForKey(around, 7, 2, end)).toBe(partitionForKey(Buffer.from(around.subarray(2, end)), 7))
+    }
+    expect(partitionForKey(Buffer.from('foobar'), 1)).toBe(0)
+  })
 })

@@ -7,13 +7,16 @@ const SEED = 0x9747b28c
 const M = 0x5bd1e995
 const R = 24
 
-/** Kafka's `Utils.murmur2`: 32-bit MurmurHash2 with Kafka's seed, returned as a signed 32-bit integer. */
-export function murmur2(data: Uint8Array): number {
-  const length = data.length
+/**
+ * Kafka's `Utils.murmur2` of `data[start, end)`: 32-bit MurmurHash2 with Kafka's seed, returned as a signed 32-bit
+ * integer.
+ */
+export function murmur2(data: Uint8Array, start = 0, end = data.length): number {
+  const length = end - start
   let h = (SEED ^ length) | 0
   const length4 = length >>> 2
   for (let i = 0; i < length4; i++) {
-    const i4 = i * 4
+    const i4 = start + i * 4
     let k = data[i4] | (data[i4 + 1] << 8) | (data[i4 + 2] << 16) | (data[i4 + 3] << 24)
     k = Math.imul(k, M)
     k ^= k >>> R
@@ -21,7 +24,7 @@ export function murmur2(data: Uint8Array): number {
     h = Math.imul(h, M)
     h ^= k
   }
-  const tail = length & ~3
+  const tail = start + (length & ~3)
   // Java's switch falls through: 3 → 2 → 1, and only the last case multiplies.
   switch (length % 4) {
     case 3:
@@ -45,6 +48,7 @@ export function toPositive(n: number): number {
   return n & 0x7fffffff
 }
 
-export function partitionForKey(key: Uint8Array, partitions: number): number {
-  return toPositive(murmur2(key)) % partitions
+/** The partition of the key `key[start, end)` (the whole of `key` by default). */
+export function partitionForKey(key: Uint8Array, partitions: number, start = 0, end = key.length): number {
+  return partitions === 1 ? 0 : toPositive(murmur2(key, start, end)) % partitions
 }

@@ -170,6 +170,36 @@ describe.each(implementations)('%s', (kind, create) => {
       expect(await log.append([])).toEqual([])
     })
 
+    it('checks records alike whether they come as an array or packed (a RecordBatch, or across threads)', async () => {
+      await log.createTopic('t', { maxMessageBytes: 10, partitions: 2 })
+      await log.createTopic('c', { cleanupPolicy: 'compact' })
+      const frame = { prefix: Buffer.from('<'), suffix: Buffer.from('>') }
+      const bad: AppendRecord[][] = [
+        [rec('t', null, 'ok'), rec('t', null, 'x'.repeat(11))],
+        [rec('t', null, 'ok'), rec('t', 'k', '1234567', { frame: { prefix: Buffer.from('<<'), suffix: Buffer.from('>') } })],
+        [rec('t', null, 'ok'), rec('missing', null, 'x')],
+        [rec('t', 'k', 'v', { partition: 2 })],
+        [rec('t', 'k', 'v', { timestamp: 1.5 })],
+        [rec('t', 'k', 'v'), rec('c', null, 'v')],
+        [rec('t', 'k', null, { frame })],
+      ]
+      const failure = async (append: () => Promise<unknown>) => {
+        try {
+          await append()
+          return null
+        } catch (error) {
+          const { name, message, field } = error as InvalidLogRequestError
+          return { name, message, field }
+        }
+      }
+      for (const records of bad) {
+        const asArray = await failure(() => log.append(records))
+        expect(asArray).not.toBeNull()
+        expect(await failure(() => log.append(RecordBatch.of(records)))).toEqual(asArray)
+      }
+      for (const topic of ['t', 'c']) expect(await log.offsets(topic, 0)).toEqual({ earliest: 0, latest: 0 })
+    })
+
     it('appends to several topics in one call', async () => {
       await log.createTopic('a')
       await log.createTopic('b')

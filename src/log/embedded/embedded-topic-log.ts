@@ -9,7 +9,7 @@
  * partition at the offset after its last acknowledged record.
  */
 import { LogClosedError } from '../log-errors.js'
-import { type PackedRecords, RecordBatch } from '../record-batch.js'
+import { type PackedAppendResults, type PackedRecords, RecordBatch, unpackAppendResults } from '../record-batch.js'
 import type {
   AppendRecord,
   AppendResult,
@@ -50,8 +50,12 @@ export interface EmbeddedTopicLogOptions {
 export const DEFAULT_RETENTION_CHECK_INTERVAL_MS = 5 * 60 * 1000
 export const DEFAULT_TOMBSTONE_RETENTION_MS = 24 * 60 * 60 * 1000
 
-/** The embedded log also reads packed (record-batch.ts), for the threaded log's worker to post as they are. */
+/**
+ * The embedded log also appends and reads records packed (record-batch.ts), as the threaded log's worker receives and
+ * posts them.
+ */
 export interface EmbeddedTopicLog extends TopicLog {
+  appendPacked(packed: PackedRecords): Promise<PackedAppendResults>
   readPacked(topic: string, partition: number, fromOffset: number, options?: ReadOptions): Promise<PackedRecords>
 }
 
@@ -129,9 +133,18 @@ class EmbeddedLog implements EmbeddedTopicLog {
 
   async append(batch: AppendRecord[] | RecordBatch): Promise<AppendResult[]> {
     this.assertOpen()
-    const records = batch instanceof RecordBatch ? batch.toAppendRecords() : batch
-    if (records.length === 0) return []
-    const { results, topics } = this.appender.append(records)
+    if (batch instanceof RecordBatch) return unpackAppendResults(await this.appendPacked(batch.pack()))
+    if (batch.length === 0) return []
+    const { results, topics } = this.appender.append(batch)
+    this.waiters.notify(topics)
+    return results
+  }
+
+  /** `append` of records in their packed form (a RecordBatch's, or as they crossed from another thread). */
+  async appendPacked(packed: PackedRecords): Promise<PackedAppendResults> {
+    this.assertOpen()
+    if (packed.count === 0) return { topics: [], meta: new Float64Array(0) }
+    const { results, topics } = this.appender.appendPacked(packed)
     this.waiters.notify(topics)
     return results
   }

@@ -85,6 +85,11 @@ export class BatchEncoder {
     return RECORD_HEADER + (key?.length ?? 0) + (value?.length ?? 0) + (headers?.length ?? 0)
   }
 
+  /** sizeOf for a record of a key and value of these lengths (ABSENT for null) and no headers. */
+  static sizeOfLengths(keyLength: number, valueLength: number): number {
+    return RECORD_HEADER + Math.max(keyLength, 0) + Math.max(valueLength, 0)
+  }
+
   /** A frame's bytes in a row that holds it. */
   static frameSize(frame: ValueFrame): number {
     return FRAME_HEADER + frame.prefix.length + frame.suffix.length
@@ -102,8 +107,22 @@ export class BatchEncoder {
   /** `frame`: the stored value is `frame.prefix + value + frame.suffix` (`value` must not be null then). */
   add(offset: number, timestamp: number, key: Uint8Array | null, value: Uint8Array | null,
     headers: Uint8Array | null, frame?: ValueFrame): void {
-    const keyLength = key === null ? ABSENT : key.length
-    const valueLength = value === null ? ABSENT : value.length
+    this.write(offset, timestamp, key, 0, key === null ? ABSENT : key.length, value, 0, value === null ? ABSENT : value.length,
+      headers, frame)
+  }
+
+  /**
+   * `add` for a key at `source[keyAt, keyAt + keyLength)` and a value at `source[valueAt, valueAt + valueLength)`
+   * (ABSENT lengths for null), without headers: a packed append's records, where they are.
+   */
+  addRange(offset: number, timestamp: number, source: Uint8Array, keyAt: number, keyLength: number, valueAt: number,
+    valueLength: number, frame?: ValueFrame): void {
+    this.write(offset, timestamp, source, keyAt, keyLength, source, valueAt, valueLength, null, frame)
+  }
+
+  private write(offset: number, timestamp: number, keySource: Uint8Array | null, keyAt: number, keyLength: number,
+    valueSource: Uint8Array | null, valueAt: number, valueLength: number, headers: Uint8Array | null,
+    frame: ValueFrame | undefined): void {
     const headersLength = headers === null ? ABSENT : headers.length
     const payload = Math.max(keyLength, 0) + Math.max(valueLength, 0) + Math.max(headersLength, 0)
     this.reserve(ROW_HEADER + RECORD_HEADER + payload)
@@ -131,8 +150,8 @@ export class BatchEncoder {
     data.writeInt32LE(headersLength, p + 20)
     data.writeInt32LE(frameNo, p + 24)
     p += RECORD_HEADER
-    if (key !== null) p += copyBytes(key, 0, key.length, data, p)
-    if (value !== null) p += copyBytes(value, 0, value.length, data, p)
+    if (keyLength > 0) p += copyBytes(keySource as Uint8Array, keyAt, keyAt + keyLength, data, p)
+    if (valueLength > 0) p += copyBytes(valueSource as Uint8Array, valueAt, valueAt + valueLength, data, p)
     if (headers !== null) p += copyBytes(headers, 0, headers.length, data, p)
     this.position = p
     this.lastOffset = offset

@@ -10,7 +10,7 @@ import { createEmbeddedTopicLog, type EmbeddedTopicLog, type TopicLogLogger } fr
 import type { TopicLog } from '../topic-log.js'
 import type { CallMessage, WorkerMessage, WorkerOptions } from './protocol.js'
 import type { PackedRecords } from '../record-batch.js'
-import { packAppendResults, toWireError, transferablesOf, unpackAppendRecords } from './wire.js'
+import { toWireError, transferablesOf } from './wire.js'
 
 if (parentPort === null) throw new Error('log-worker.ts runs only as a worker thread')
 const port: MessagePort = parentPort
@@ -30,8 +30,7 @@ async function handle(log: EmbeddedTopicLog, call: CallMessage): Promise<void> {
   try {
     if (call.method === 'append') {
       const packed = call.args[0] as PackedRecords
-      const records = unpackAppendRecords(packed)
-      const value = packAppendResults(await log.append(records))
+      const value = await log.appendPacked(packed)
       // SQLite has copied the bytes: the buffer goes back for the next batch (the records' views of it detach).
       const spare = packed.data.buffer as ArrayBuffer
       post({ kind: 'result', id: call.id, value, spare }, [spare, value.meta.buffer as ArrayBuffer])
