@@ -3,7 +3,8 @@ import type { LogRecord } from '../../log/topic-log.js'
 import { mulberry32 } from '../../../test/harness/seeded-random.js'
 import { PackedView, RecordBatch } from '../../log/record-batch.js'
 import { RecordDecoder, decodeRecord } from './decode-record.js'
-import { type DestinationRecord, ExactInteger } from './destination.js'
+import { type DestinationRecord, ExactInteger, type FlatRead } from './destination.js'
+import { isNullValue } from './flat-json.js'
 
 const record = (key: string | null, value: string | null): LogRecord => ({
   topic: 't', partition: 0, offset: 7, timestamp: 0, headers: {},
@@ -104,6 +105,8 @@ describe('RecordDecoder', () => {
     // And packed with the envelope as the value's frame, as the log keeps snapshot reads.
     const framedDecoder = new RecordDecoder()
     let flat = 0
+    // Flat records checked again after the whole stream: what they hold must not change as later records decode.
+    const kept: Array<{ record: DestinationRecord; expected: unknown }> = []
     let packedFlat = 0
     let framedFlat = 0
     let framed = 0
@@ -131,7 +134,10 @@ describe('RecordDecoder', () => {
       const packed = new PackedView(RecordBatch.of([{ ...input, partition: 0, offset: 7 }]).pack())
       let packedRecord: DestinationRecord | undefined
       expect(outcome(() => (packedRecord = packedDecoder.decodeAt(packed, 0))), `packed: ${key} ${value}`).toEqual(expected)
-      if (packedRecord?.flat) packedFlat++
+      if (packedRecord?.flat) {
+        packedFlat++
+        kept.push({ record: packedRecord, expected })
+      }
       const framedPacked = framedView(input)
       if (framedPacked.frameIndex(0) >= 0) framed++
       let framedRecord: DestinationRecord | undefined
@@ -142,6 +148,12 @@ describe('RecordDecoder', () => {
     // The flat path ran often enough to be tested (about one record in twenty qualifies).
     expect(flat).toBeGreaterThan(100)
     expect(packedFlat).toBe(flat)
+    for (const { record, expected } of kept) {
+      const after = (record.flat as FlatRead).after
+      const row = (expected as { value: { value: { after: Record<string, unknown> } } }).value.value.after
+      expect(JSON.parse(after.bytes.toString('utf8', after.start, after.end))).toEqual(row)
+      expect(after.layout.names.map((_, f) => isNullValue(after, f))).toEqual(after.layout.names.map((name) => row[name] === null))
+    }
     expect(framed).toBeGreaterThan(1000)
     expect(framedFlat).toBe(flat)
   })

@@ -144,6 +144,8 @@ export class RecordDecoder {
   private schemaHead: Buffer | null = null
   private schema: unknown = null
   private readonly afterScanner = new FlatObjectScanner()
+  /** What flatRead found, valid until its next call (the after image is the scanner's reused object). */
+  private readonly flat: Flat = { keyColumns: [], after: null as unknown as FlatObject }
   private readonly keyScanner = new FlatObjectScanner()
   private lastPositions: { key: FlatLayout; after: FlatLayout; positions: number[] } | null = null
   /** The last frame compared with the remembered head and tail, and the answer. */
@@ -154,7 +156,7 @@ export class RecordDecoder {
     if (value !== null && this.head !== null) {
       const key = record.key
       const flat = key === null ? null : this.flatReadIn(key, 0, key.length, value, 0, value.length)
-      if (flat !== null) return new FlatReadRecord(record, 0, this.valueSchema, flat.keyColumns, flat.after, flat.envelope)
+      if (flat !== null) return new FlatReadRecord(record, 0, this.valueSchema, flat.keyColumns, flat.after, this.envelope as ChangeValue)
       const afterEnd = this.sameEnvelopeEnd(value)
       if (afterEnd >= 0) {
         const envelope = this.envelope as ChangeValue
@@ -175,7 +177,7 @@ export class RecordDecoder {
       // A snapshot read that starts a run: parsed already, and flat too when it qualifies, so a writer can take the
       // whole run's bytes.
       const flat = this.flatReadIn(record.key, 0, record.key.length, value as Buffer, 0, (value as Buffer).length)
-      if (flat !== null) decoded.flat = flat
+      if (flat !== null) decoded.flat = { keyColumns: flat.keyColumns, after: { ...flat.after }, envelope: this.envelope as ChangeValue }
     }
     return decoded
   }
@@ -186,12 +188,12 @@ export class RecordDecoder {
    */
   decodeAt(view: PackedView, i: number): DestinationRecord {
     const flat = this.head !== null && view.keyLength(i) !== ABSENT && view.valueLength(i) !== ABSENT ? this.flatReadAt(view, i) : null
-    if (flat !== null) return new FlatReadRecord(view, i, this.valueSchema, flat.keyColumns, flat.after, flat.envelope)
+    if (flat !== null) return new FlatReadRecord(view, i, this.valueSchema, flat.keyColumns, flat.after, this.envelope as ChangeValue)
     return this.decode(view.record(i))
   }
 
   /** The packed record `i` as a flat read (see flatReadIn), or null. */
-  private flatReadAt(view: PackedView, i: number): FlatRead | null {
+  private flatReadAt(view: PackedView, i: number): Flat | null {
     const keyAt = view.keyAt(i)
     const keyEnd = keyAt + view.keyLength(i)
     const valueAt = view.valueAt(i)
@@ -221,7 +223,7 @@ export class RecordDecoder {
    * The read whose key is `keyBytes[keyStart, keyEnd)` and value `bytes[start, end)` as a flat read, when the value
    * is the remembered head, a flat object and the remembered tail (scanned once, never parsed); else null.
    */
-  private flatReadIn(keyBytes: Buffer, keyStart: number, keyEnd: number, bytes: Buffer, start: number, end: number): FlatRead | null {
+  private flatReadIn(keyBytes: Buffer, keyStart: number, keyEnd: number, bytes: Buffer, start: number, end: number): Flat | null {
     const head = this.head as Buffer
     const tail = this.tail as Buffer
     const afterStart = start + head.length
@@ -269,8 +271,8 @@ export class RecordDecoder {
    * image's (a writer then takes them from there); else null. The scanner accepts only valid JSON, so such a record
    * decodes without error when its key and after image are parsed later (FlatReadRecord).
    */
-  private flatRead(keyBytes: Buffer, keyStart: number, keyEnd: number, bytes: Buffer, afterStart: number, afterEnd: number): FlatRead | null {
-    const after = this.afterScanner.scan(bytes, afterStart, afterEnd)
+  private flatRead(keyBytes: Buffer, keyStart: number, keyEnd: number, bytes: Buffer, afterStart: number, afterEnd: number): Flat | null {
+    const after = this.afterScanner.scanReused(bytes, afterStart, afterEnd)
     // A row with an integer JSON.parse may round is decoded the exact way, envelope and all (decodeRecord).
     if (after === null || after.longIntegers) return null
     const key = this.keyScanner.scanTransient(keyBytes, keyStart, keyEnd)
@@ -278,7 +280,9 @@ export class RecordDecoder {
     const positions = this.keyPositions(key.layout, after.layout)
     if (positions === null) return null
     for (let k = 0; k < positions.length; k++) if (!sameValue(key, k, after, positions[k])) return null
-    return { keyColumns: key.layout.names, after, envelope: this.envelope as ChangeValue }
+    this.flat.keyColumns = key.layout.names
+    this.flat.after = after
+    return this.flat
   }
 
   /** Where each key field is in the after image's layout; null when one is missing. */
@@ -307,19 +311,41 @@ export class RecordDecoder {
  * fallback): they were scanned as valid JSON, so parsing cannot fail, and gives what decodeRecord gives. A class with
  * getters rather than an object per record with its own: the flat path makes millions of these.
  */
-class FlatReadRecord implements DestinationRecord, FlatRead {
+class FlatReadRecord implements DestinationRecord, FlatRead, FlatObject {
   private parsedKey: Record<string, unknown> | null | undefined = undefined
   private parsedValue: ChangeValue | undefined = undefined
+  readonly layout: FlatLayout
+  readonly bytes: Buffer
+  readonly start: number
+  readonly end: number
+  readonly spans: Int32Array
+  readonly spansAt: number
+  readonly longIntegers: boolean
 
-  /** `raw` is the log record, or the packed records holding it at `index`. */
+  /**
+   * `raw` is the log record, or the packed records holding it at `index`. The after image's fields are copied in
+   * (`after` may be a scanner's reused object): the record is its own after image, one object per row fewer.
+   */
   constructor(
     private readonly raw: LogRecord | PackedView,
     private readonly index: number,
     readonly valueSchema: unknown,
     readonly keyColumns: readonly string[],
-    readonly after: FlatObject,
+    after: FlatObject,
     readonly envelope: ChangeValue,
-  ) {}
+  ) {
+    this.layout = after.layout
+    this.bytes = after.bytes
+    this.start = after.start
+    this.end = after.end
+    this.spans = after.spans
+    this.spansAt = after.spansAt
+    this.longIntegers = after.longIntegers
+  }
+
+  get after(): FlatObject {
+    return this
+  }
 
   /** The record is its own FlatRead: one object per record fewer. */
   get flat(): FlatRead {
@@ -347,6 +373,12 @@ class FlatReadRecord implements DestinationRecord, FlatRead {
     this.parsedValue ??= { ...this.envelope, after: parseRow(this.after) }
     return this.parsedValue
   }
+}
+
+/** A flat read's key columns and after image, as the decoder found them (see FlatRead). */
+interface Flat {
+  keyColumns: readonly string[]
+  after: FlatObject
 }
 
 /** A flat object parsed, integers beyond 2^53 kept exact as decodeRecord keeps them. */

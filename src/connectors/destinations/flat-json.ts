@@ -108,6 +108,16 @@ export class FlatObjectScanner {
 
   /** The object in `bytes[start, end)`, or null (see the file comment). */
   scan(bytes: Buffer, start: number, end: number): FlatObject | null {
+    const object = this.scanReused(bytes, start, end)
+    return object === null ? null : { ...object }
+  }
+
+  /**
+   * `scan`, into one object the scanner reuses: valid until its next scan, but its spans are kept for good, so a
+   * caller may copy its fields into an object of its own (the decoder's records do: one object per row fewer for the
+   * collector to move).
+   */
+  scanReused(bytes: Buffer, start: number, end: number): FlatObject | null {
     const layout = this.scanValues(bytes, start, end)
     if (layout === null) return null
     const length = layout.names.length * 3
@@ -118,19 +128,23 @@ export class FlatObjectScanner {
     const spansAt = this.chunkUsed
     this.chunk.set(this.values.subarray(0, length), spansAt)
     this.chunkUsed += length
-    return { layout, bytes, start, end, spans: this.chunk, spansAt, longIntegers: this.longIntegers }
+    return this.reuse(layout, bytes, start, end, this.chunk, spansAt)
   }
 
-  /** `scan`, into one object the scanner reuses: valid until its next scan (to check an object, not to keep it). */
+  /** `scanReused` whose spans are not kept either (to check an object, not to keep it). */
   scanTransient(bytes: Buffer, start: number, end: number): FlatObject | null {
     const layout = this.scanValues(bytes, start, end)
-    if (layout === null) return null
+    return layout === null ? null : this.reuse(layout, bytes, start, end, this.values, 0)
+  }
+
+  private reuse(layout: FlatLayout, bytes: Buffer, start: number, end: number, spans: Int32Array, spansAt: number): FlatObject {
     const reused = this.reused
     reused.layout = layout
     reused.bytes = bytes
     reused.start = start
     reused.end = end
-    reused.spans = this.values
+    reused.spans = spans
+    reused.spansAt = spansAt
     reused.longIntegers = this.longIntegers
     return reused
   }
