@@ -1,6 +1,8 @@
 /**
  * Throughput micro-benchmark of the embedded topic log: append records/s (batches of 1000 records with ~200-byte
- * values, fsync 'always' and 'never') and in-process read records/s over 1,000,000 records, the latter also as a
+ * values, fsync 'always' and 'never'), append records/s through the threaded log as connectors append (a RecordBatch
+ * of 1000 records without headers, the next batch handed over while the previous one is made durable, fsync
+ * 'always'), and in-process read records/s over 1,000,000 records, the latter also as a
  * ratio against a raw better-sqlite3 scan of the same stored rows, blobs fetched but not decoded (the ceiling for
  * this on-disk format). Prints figures;
  * asserts nothing; writes bench/results/log.json. Run: `npx tsx bench/log.bench.ts`. Uses a temporary directory that
@@ -12,6 +14,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { createEmbeddedTopicLog } from '../src/log/embedded/embedded-topic-log.js'
+import { RecordBatch } from '../src/log/record-batch.js'
+import { createThreadedTopicLog } from '../src/log/threaded/threaded-topic-log.js'
 import type { AppendRecord } from '../src/log/topic-log.js'
 
 const BATCH = 1000
@@ -35,6 +39,31 @@ async function benchAppend(fsync: 'always' | 'never', totalRecords: number): Pro
     const batches = Array.from({ length: 20 }, (_, i) => makeBatch('bench', BATCH, i * BATCH))
     const started = performance.now()
     for (let i = 0; i < totalRecords / BATCH; i++) await log.append(batches[i % batches.length])
+    const seconds = (performance.now() - started) / 1000
+    await log.close()
+    return totalRecords / seconds
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+/** Appends through the threaded log, as a connector does: RecordBatches, one being made durable while the next fills. */
+async function benchThreadedAppend(totalRecords: number): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-log-bench-'))
+  try {
+    const log = await createThreadedTopicLog({ dir, retentionCheckIntervalMs: 0 })
+    await log.createTopic('bench')
+    const value = randomBytes(VALUE_BYTES)
+    const started = performance.now()
+    let previous: Promise<unknown> | null = null
+    for (let b = 0; b < totalRecords / BATCH; b++) {
+      const batch = new RecordBatch()
+      for (let i = 0; i < BATCH; i++) batch.add({ topic: 'bench', key: `key-${b * BATCH + i}`, value })
+      const appended = log.append(batch)
+      if (previous) await previous
+      previous = appended
+    }
+    await previous
     const seconds = (performance.now() - started) / 1000
     await log.close()
     return totalRecords / seconds
@@ -107,6 +136,8 @@ const appendAlways = await benchAppend('always', 200_000)
 console.log(`append fsync=always: ${fmt(appendAlways)} records/s`)
 const appendNever = await benchAppend('never', 500_000)
 console.log(`append fsync=never:  ${fmt(appendNever)} records/s`)
+const appendThreaded = await benchThreadedAppend(500_000)
+console.log(`append through the threaded log (RecordBatch, fsync=always): ${fmt(appendThreaded)} records/s`)
 const reads = await benchRead()
 for (const r of reads) {
   const ratio = (r.readPerSecond / r.rawPerSecond).toFixed(2)
@@ -118,6 +149,7 @@ const report = {
   at: new Date().toISOString(),
   node: process.version,
   appendRecordsPerSecond: { fsyncAlways: Math.round(appendAlways), fsyncNever: Math.round(appendNever) },
+  threadedRecordBatchAppendRecordsPerSecond: Math.round(appendThreaded),
   read: reads.map((r) => ({
     maxRecords: r.batch,
     recordsPerSecond: Math.round(r.readPerSecond),
