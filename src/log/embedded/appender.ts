@@ -104,9 +104,7 @@ export class Appender {
       const valueLength = meta[m + 5]
       keyAt[i] = at
       const timestamp = meta[m + 3] === ABSENT ? now : meta[m + 3]
-      if (!Number.isSafeInteger(timestamp) || timestamp < 0) {
-        throw new InvalidLogRequestError(`records[${i}].timestamp`, 'timestamp must be a non-negative integer (epoch ms)')
-      }
+      if (!Number.isSafeInteger(timestamp) || timestamp < 0) throw badTimestamp(i)
       if (keyLength === ABSENT && topic.info.cleanupPolicy === 'compact') throw unkeyedCompacted(topic, i)
       const partitionNo = meta[m + 1] !== ABSENT ? meta[m + 1]
         : keyLength === ABSENT ? 0 : partitionForKey(data, topic.info.partitions, at, at + keyLength)
@@ -167,9 +165,7 @@ export class Appender {
     const key = toBuffer(record.key, `${field}.key`)
     const value = toBuffer(record.value, `${field}.value`)
     const timestamp = record.timestamp ?? now
-    if (!Number.isSafeInteger(timestamp) || timestamp < 0) {
-      throw new InvalidLogRequestError(`${field}.timestamp`, 'timestamp must be a non-negative integer (epoch ms)')
-    }
+    if (!Number.isSafeInteger(timestamp) || timestamp < 0) throw badTimestamp(index)
     if (key === null && topic.info.cleanupPolicy === 'compact') throw unkeyedCompacted(topic, index)
     const partitionNo = record.partition ?? (key === null ? 0 : partitionForKey(key, topic.info.partitions))
     const partition = this.registry.requirePartition(record.topic, partitionNo).partition
@@ -217,6 +213,10 @@ function encoderOf(change: PartitionChange): BatchEncoder {
   const encoder = change.encoder
   if (encoder.size >= TARGET_BATCH_BYTES) change.rows.push(encoder.cut())
   return encoder
+}
+
+function badTimestamp(index: number): InvalidLogRequestError {
+  return new InvalidLogRequestError(`records[${index}].timestamp`, 'timestamp must be a non-negative integer (epoch ms)')
 }
 
 function unkeyedCompacted(topic: TopicState, index: number): InvalidLogRequestError {

@@ -46,7 +46,6 @@ class CopyOutQuery {
   private paused = false
   /** Set when the COPY ended: pg has the socket back. */
   private detached = false
-  private done = false
   private error: Error | null = null
   private wake: (() => void) | null = null
   private readonly framer = new CopyDataFramer()
@@ -81,10 +80,7 @@ class CopyOutQuery {
 
   handleCommandComplete(): void {}
 
-  handleReadyForQuery(): void {
-    this.done = true
-    this.notify()
-  }
+  handleReadyForQuery(): void {}
 
   /** Whether the query is over: the server ended the COPY (CopyDone, an error) or the connection failed. */
   get over(): boolean {
@@ -113,9 +109,18 @@ class CopyOutQuery {
         this.paused = false
         this.socket?.resume()
       }
-      yield* this.framer.push(chunk)
-      if (this.framer.rest !== null && !this.detached) this.detach(this.framer.rest)
+      // pg gets its bytes back as soon as the end is found, before the last rows are handed on: a consumer that
+      // stops after them leaves a finished query, not one to cancel.
+      for (const rows of this.framer.push(chunk)) {
+        this.detachAtEnd()
+        yield rows
+      }
+      this.detachAtEnd()
     }
+  }
+
+  private detachAtEnd(): void {
+    if (this.framer.rest !== null && !this.detached) this.detach(this.framer.rest)
   }
 
   /** Gives the socket back to pg with the bytes it has not seen, in order: `first`, then the queued chunks. */
