@@ -94,6 +94,7 @@ export class Appender {
     const changes = new Map<PartitionState, PartitionChange>()
     const changeOf = new Array<PartitionChange>(total)
     const keyAt = new Int32Array(total)
+    const timestamps = new Float64Array(total)
     const results = new Float64Array(total * 3)
     const checked = frames === null ? null : new Uint8Array(frames.length)
     let at = 0
@@ -103,20 +104,21 @@ export class Appender {
       const keyLength = meta[m + 4]
       const valueLength = meta[m + 5]
       keyAt[i] = at
-      const timestamp = meta[m + 3] === ABSENT ? now : meta[m + 3]
+      const timestamp = (timestamps[i] = meta[m + 3] === ABSENT ? now : meta[m + 3])
       if (!Number.isSafeInteger(timestamp) || timestamp < 0) throw badTimestamp(i)
       if (keyLength === ABSENT && topic.info.cleanupPolicy === 'compact') throw unkeyedCompacted(topic, i)
       const partitionNo = meta[m + 1] !== ABSENT ? meta[m + 1]
         : keyLength === ABSENT ? 0 : partitionForKey(data, topic.info.partitions, at, at + keyLength)
       const partition = topic.partitions[partitionNo] ?? this.registry.requirePartition(topic.info.name, partitionNo).partition
-      at += Math.max(keyLength, 0) + Math.max(valueLength, 0)
+      const payload = Math.max(keyLength, 0) + Math.max(valueLength, 0)
+      at += payload
       const k = frameOf ? frameOf[i] : ABSENT
       const frame = k === ABSENT ? undefined : (frames as ValueFrame[])[k]
       if (frame !== undefined && (checked?.[k] === 0 || valueLength === ABSENT)) {
         checkValueFrame(frame, valueLength === ABSENT ? null : data, `records[${i}].frame`)
         ;(checked as Uint8Array)[k] = 1
       }
-      const size = Math.max(keyLength, 0) + Math.max(valueLength, 0) + (frame === undefined ? 0 : frame.prefix.length + frame.suffix.length)
+      const size = payload + (frame === undefined ? 0 : frame.prefix.length + frame.suffix.length)
       if (size > topic.info.maxMessageBytes) throw tooLarge(topic, i, size)
       const change = changeFor(changes, topic, partition)
       changeOf[i] = change
@@ -129,7 +131,7 @@ export class Appender {
       const m = i * FIELDS
       const keyLength = meta[m + 4]
       const k = frameOf ? frameOf[i] : ABSENT
-      encoderOf(changeOf[i]).addRange(results[i * 3 + 2], meta[m + 3] === ABSENT ? now : meta[m + 3], data, keyAt[i], keyLength,
+      encoderOf(changeOf[i]).addRange(results[i * 3 + 2], timestamps[i], data, keyAt[i], keyLength,
         keyAt[i] + Math.max(keyLength, 0), meta[m + 5], k === ABSENT ? undefined : (frames as ValueFrame[])[k])
     }
     return { results: { topics: packed.topics, meta: results }, topics: this.commit(changes) }

@@ -82,7 +82,7 @@ export class BatchEncoder {
 
   /** The record's bytes in a blob, not counting its frame (stored once per row). */
   static sizeOf(key: Uint8Array | null, value: Uint8Array | null, headers: Uint8Array | null): number {
-    return RECORD_HEADER + (key?.length ?? 0) + (value?.length ?? 0) + (headers?.length ?? 0)
+    return BatchEncoder.sizeOfLengths(key?.length ?? ABSENT, value?.length ?? ABSENT) + (headers?.length ?? 0)
   }
 
   /** sizeOf for a record of a key and value of these lengths (ABSENT for null) and no headers. */
