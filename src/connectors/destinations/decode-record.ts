@@ -148,6 +148,8 @@ export class RecordDecoder {
   private readonly flat: Flat = { keyColumns: [], after: null as unknown as FlatObject }
   private readonly keyScanner = new FlatObjectScanner()
   private lastPositions: { key: FlatLayout; after: FlatLayout; positions: number[] } | null = null
+  /** What the last flat read shared with the reads before it (see FlatRun). */
+  private run: FlatRun | null = null
   /** The last frame compared with the remembered head and tail, and the answer. */
   private frameCheck: { view: PackedView; index: number; head: Buffer; same: boolean } | null = null
 
@@ -156,7 +158,7 @@ export class RecordDecoder {
     if (value !== null && this.head !== null) {
       const key = record.key
       const flat = key === null ? null : this.flatReadIn(key, 0, key.length, value, 0, value.length)
-      if (flat !== null) return new FlatReadRecord(record, 0, this.valueSchema, flat.keyColumns, flat.after, this.envelope as ChangeValue)
+      if (flat !== null) return new FlatReadRecord(this.runOf(record, flat), 0, flat.after)
       const afterEnd = this.sameEnvelopeEnd(value)
       if (afterEnd >= 0) {
         const envelope = this.envelope as ChangeValue
@@ -188,8 +190,20 @@ export class RecordDecoder {
    */
   decodeAt(view: PackedView, i: number): DestinationRecord {
     const flat = this.head !== null && view.keyLength(i) !== ABSENT && view.valueLength(i) !== ABSENT ? this.flatReadAt(view, i) : null
-    if (flat !== null) return new FlatReadRecord(view, i, this.valueSchema, flat.keyColumns, flat.after, this.envelope as ChangeValue)
+    if (flat !== null) return new FlatReadRecord(this.runOf(view, flat), i, flat.after)
     return this.decode(view.record(i))
+  }
+
+  /** The run a flat read from `raw` belongs to: the last one when nothing it shares has changed. */
+  private runOf(raw: LogRecord | PackedView, flat: Flat): FlatRun {
+    const run = this.run
+    const { after, keyColumns } = flat
+    if (run !== null && run.raw === raw && run.spans === after.spans && run.bytes === after.bytes && run.layout === after.layout &&
+      run.keyColumns === keyColumns && run.envelope === this.envelope && run.valueSchema === this.valueSchema) {
+      return run
+    }
+    this.run = new FlatRun(raw, this.valueSchema, keyColumns, this.envelope as ChangeValue, after.layout, after.bytes, after.spans)
+    return this.run
   }
 
   /** The packed record `i` as a flat read (see flatReadIn), or null. */
@@ -307,71 +321,107 @@ export class RecordDecoder {
 }
 
 /**
- * A snapshot read whose key and after image are parsed when first read (by a writer that needs objects, or a
- * fallback): they were scanned as valid JSON, so parsing cannot fail, and gives what decodeRecord gives. A class with
- * getters rather than an object per record with its own: the flat path makes millions of these.
+ * What consecutive flat reads share: where they came from (a packed read, or the log record itself), their envelope,
+ * key columns, after image layout and the scanner's span chunk. A record points here rather than holding each of
+ * them: a delivered batch and the next, decoded meanwhile, keep 20,000 records alive across young collections, and
+ * what they hold is what the collector copies and promotes.
  */
-class FlatReadRecord implements DestinationRecord, FlatRead, FlatObject {
-  private parsedKey: Record<string, unknown> | null | undefined = undefined
-  private parsedValue: ChangeValue | undefined = undefined
-  readonly layout: FlatLayout
-  readonly bytes: Buffer
-  readonly start: number
-  readonly end: number
-  readonly spans: Int32Array
-  readonly spansAt: number
-  readonly longIntegers: boolean
-
-  /**
-   * `raw` is the log record, or the packed records holding it at `index`. The after image's fields are copied in
-   * (`after` may be a scanner's reused object): the record is its own after image, one object per row fewer.
-   */
+class FlatRun {
   constructor(
-    private readonly raw: LogRecord | PackedView,
-    private readonly index: number,
+    readonly raw: LogRecord | PackedView,
     readonly valueSchema: unknown,
     readonly keyColumns: readonly string[],
-    after: FlatObject,
     readonly envelope: ChangeValue,
-  ) {
-    this.layout = after.layout
-    this.bytes = after.bytes
+    readonly layout: FlatLayout,
+    readonly bytes: Buffer,
+    readonly spans: Int32Array,
+  ) {}
+}
+
+/**
+ * A snapshot read whose key and after image are parsed when first read (by a writer that needs objects, or a
+ * fallback): they were scanned as valid JSON, so parsing cannot fail, and gives what decodeRecord gives. A class with
+ * getters rather than an object per record with its own: the flat path makes millions of these. It is its own after
+ * image and its own FlatRead, and holds only what differs from the reads around it (see FlatRun).
+ */
+class FlatReadRecord implements DestinationRecord, FlatRead, FlatObject {
+  private parsed: { key?: Record<string, unknown> | null; value?: ChangeValue } | null = null
+  readonly start: number
+  readonly end: number
+  readonly spansAt: number
+
+  /** `index`: the record's place in the run's packed read (0 for a log record). `after` may be a scanner's reused object. */
+  constructor(private readonly run: FlatRun, private readonly index: number, after: FlatObject) {
     this.start = after.start
     this.end = after.end
-    this.spans = after.spans
     this.spansAt = after.spansAt
-    this.longIntegers = after.longIntegers
+  }
+
+  get layout(): FlatLayout {
+    return this.run.layout
+  }
+
+  get bytes(): Buffer {
+    return this.run.bytes
+  }
+
+  get spans(): Int32Array {
+    return this.run.spans
+  }
+
+  /** A flat read never has integers JSON.parse may round (the decoder leaves those to decodeRecord). */
+  get longIntegers(): boolean {
+    return false
+  }
+
+  get keyColumns(): readonly string[] {
+    return this.run.keyColumns
+  }
+
+  get envelope(): ChangeValue {
+    return this.run.envelope
+  }
+
+  get valueSchema(): unknown {
+    return this.run.valueSchema
   }
 
   get after(): FlatObject {
     return this
   }
 
-  /** The record is its own FlatRead: one object per record fewer. */
   get flat(): FlatRead {
     return this
   }
 
   get topic(): string {
-    return this.raw instanceof PackedView ? this.raw.topic(this.index) : this.raw.topic
+    const raw = this.run.raw
+    return raw instanceof PackedView ? raw.topic(this.index) : raw.topic
   }
 
   get partition(): number {
-    return this.raw instanceof PackedView ? this.raw.partition(this.index) : this.raw.partition
+    const raw = this.run.raw
+    return raw instanceof PackedView ? raw.partition(this.index) : raw.partition
   }
 
   get offset(): number {
-    return this.raw instanceof PackedView ? this.raw.offset(this.index) : this.raw.offset
+    const raw = this.run.raw
+    return raw instanceof PackedView ? raw.offset(this.index) : raw.offset
   }
 
   get key(): Record<string, unknown> | null {
-    if (this.parsedKey === undefined) this.parsedKey = decodeKey(this.raw instanceof PackedView ? this.raw.record(this.index) : this.raw)
-    return this.parsedKey
+    const parsed = (this.parsed ??= {})
+    if (parsed.key === undefined) {
+      const raw = this.run.raw
+      parsed.key = decodeKey(raw instanceof PackedView ? raw.record(this.index) : raw)
+    }
+    return parsed.key
   }
 
   get value(): ChangeValue {
-    this.parsedValue ??= { ...this.envelope, after: parseRow(this.after) }
-    return this.parsedValue
+    const parsed = (this.parsed ??= {})
+    parsed.value ??= { ...this.run.envelope, after: parseRow(this) }
+    return parsed.value
   }
 }
 

@@ -126,7 +126,11 @@ export class FlatObjectScanner {
       this.chunkUsed = 0
     }
     const spansAt = this.chunkUsed
-    this.chunk.set(this.values.subarray(0, length), spansAt)
+    // A loop rather than `set(values.subarray(…))`: a row's spans are a few dozen numbers, and the view `subarray`
+    // makes per row was garbage.
+    const chunk = this.chunk
+    const values = this.values
+    for (let k = 0; k < length; k++) chunk[spansAt + k] = values[k]
     this.chunkUsed += length
     return this.reuse(layout, bytes, start, end, this.chunk, spansAt)
   }
