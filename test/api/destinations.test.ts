@@ -48,7 +48,7 @@ for (const backend of metadataBackends()) {
         'insert.mode': 'upsert',
         'delete.mode': 'delete',
         'schema.evolution': 'basic',
-        'batch.size': 10000,
+        'batch.size': 20000,
         'tasks.max': 1,
       })
       expect(d.dead_letter_topic).toBe(`destination_${d.id}.streamkap.deadletterqueue`)
