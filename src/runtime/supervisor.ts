@@ -132,7 +132,11 @@ export function createSupervisor(deps: SupervisorDeps): Supervisor {
     const entry = running.get(sourceId)
     if (!entry) return
     running.delete(sourceId)
+    const logger = deps.logger.child({ source_id: sourceId })
+    const since = Date.now()
+    logger.debug({}, 'task stopping')
     await entry.task.stop()
+    logger.debug({ ms: Date.now() - since }, 'task stopped')
   }
 
   async function reconcileNow(source: Source): Promise<void> {

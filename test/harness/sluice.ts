@@ -5,9 +5,10 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import pino from 'pino'
 import { loadConfig } from '../../src/config/config.js'
 import { type Sluice, startSluice } from '../../src/main.js'
+import { sendRequest } from './api-client.js'
+import { testServerLogger } from './server-log.js'
 
 export const ADMIN = { clientId: 'test-admin', secret: 'test-admin-secret' }
 
@@ -37,8 +38,8 @@ export async function startTestSluice(options: StartTestSluiceOptions = {}): Pro
     { host: '127.0.0.1', port: 0, dataDir, metadataUrl: options.metadataUrl },
     { SLUICE_ADMIN_CLIENT_ID: ADMIN.clientId, SLUICE_ADMIN_SECRET: ADMIN.secret, SLUICE_SECRET_KEY: 'test-key', ...options.env },
   )
-  // SLUICE_TEST_LOG=debug shows the server's log while a test runs.
-  const sluice = await startSluice(config, { logger: pino({ level: process.env.SLUICE_TEST_LOG ?? 'silent' }, pino.destination(2)) })
+  const log = testServerLogger()
+  const sluice = await startSluice(config, { logger: log.logger })
 
   async function request<T>(method: string, path: string, opts: { body?: unknown; token?: string | null; rawBody?: string; headers?: Record<string, string> } = {}): Promise<ApiResponse<T>> {
     const headers: Record<string, string> = { ...opts.headers }
@@ -47,13 +48,7 @@ export async function startTestSluice(options: StartTestSluiceOptions = {}): Pro
     if (opts.rawBody !== undefined) body = opts.rawBody
     else if (opts.body !== undefined) body = JSON.stringify(opts.body)
     if (body !== undefined && !headers['content-type']) headers['content-type'] = 'application/json'
-    const res = await fetch(sluice.url + path, { method, headers, body })
-    const text = await res.text()
-    let parsed: unknown = text
-    try {
-      parsed = text ? JSON.parse(text) : null
-    } catch {}
-    return { status: res.status, body: parsed as T, headers: res.headers }
+    return sendRequest<T>(method, sluice.url + path, headers, body)
   }
 
   async function tokenFor(clientId: string, secret: string): Promise<string> {
@@ -77,6 +72,7 @@ export async function startTestSluice(options: StartTestSluiceOptions = {}): Pro
     request,
     async stop() {
       await sluice.close()
+      log.close()
       await rm(dataDir, { recursive: true, force: true })
     },
   }

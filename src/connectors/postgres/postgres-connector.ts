@@ -100,6 +100,7 @@ async function run(context: SourceTaskContext): Promise<void> {
       // holds) before its connection may close.
       inner.abort()
       await Promise.allSettled([streaming, snapshots])
+      logger.debug({}, 'streaming and snapshots ended')
       clearInterval(health)
       context.onWarning(null)
     }

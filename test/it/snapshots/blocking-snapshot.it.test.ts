@@ -94,7 +94,7 @@ describe('blocking snapshots', () => {
     const again = await api.request('POST', '/sources/stop_blocking_snapshot', { source_id: id })
     expect(again.status).toBe(409)
     expect(typeof again.body.detail).toBe('string')
-  })
+  }, 240_000) // more than its waits add up to, so a slow step fails with its own message
 
   it('stop_blocking_snapshot with topic_names cancels only those tables; the others complete', async () => {
     const { pg, api } = env

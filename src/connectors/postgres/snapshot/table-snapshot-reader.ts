@@ -131,6 +131,7 @@ export async function readSnapshotTables(options: ReadTablesOptions): Promise<Sn
     return run
   } finally {
     await Promise.all(workers.map((w) => w.query('COMMIT').catch(() => undefined).then(() => w.end()).catch(() => undefined)))
+    logger.debug({ snapshot_id: run.id, aborted: signal.aborted }, 'snapshot connections closed')
   }
 }
 

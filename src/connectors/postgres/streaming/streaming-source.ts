@@ -203,6 +203,7 @@ class Streamer {
       this.options.control.resume()
       await this.busy
       await this.flush(true).catch((err) => this.options.logger.warn({ err }, 'could not flush while stopping'))
+      this.options.logger.debug({ acknowledged_lsn: this.options.metrics.lastAcknowledgedLsn }, 'streaming drained')
     })()
     return this.draining
   }
