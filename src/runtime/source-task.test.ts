@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import type { SnapshotChannel } from '../connectors/snapshot-run.js'
 import type { SourceConnector, SourceMetrics, TaskLogger } from '../connectors/source.js'
 import type { TopicLog } from '../log/topic-log.js'
@@ -54,5 +54,39 @@ describe('SourceTask', () => {
 
   it('starts the backoff over after a run that lasted', async () => {
     expect(await attemptsOf(0)).toEqual([0, 0, 0, 0])
+  })
+
+  it('warns while a connector takes more than ten seconds to stop, and no longer once it has', async () => {
+    vi.useFakeTimers()
+    try {
+      let finish: () => void = () => undefined
+      const connector = {
+        code: 'fake',
+        run: (context: { onRunning(): void }) => {
+          context.onRunning()
+          return new Promise<void>((resolve) => {
+            finish = resolve
+          })
+        },
+      } as unknown as SourceConnector
+      const warnings: Array<{ msg: string; waited: number }> = []
+      const logger = { info() {}, debug() {}, error() {}, warn: (obj: { waited_ms: number }, msg: string) => void warnings.push({ msg, waited: obj.waited_ms }) } as unknown as TaskLogger
+      const task = new SourceTask({
+        sourceId: 's1', config: {}, connector, log: {} as TopicLog, offsets: {} as never, metrics: {} as SourceMetrics, logger,
+        snapshots: {} as SnapshotChannel, onStatus() {}, onWarning() {},
+      })
+      task.start()
+      const stopped = task.stop()
+      await vi.advanceTimersByTimeAsync(9_000)
+      expect(warnings).toEqual([])
+      await vi.advanceTimersByTimeAsync(12_000)
+      expect(warnings).toEqual([{ msg: 'source task is slow to stop', waited: 10_000 }, { msg: 'source task is slow to stop', waited: 20_000 }])
+      finish()
+      await stopped
+      await vi.advanceTimersByTimeAsync(30_000)
+      expect(warnings).toHaveLength(2)
+    } finally {
+      vi.useRealTimers()
+    }
   })
 })

@@ -38,6 +38,7 @@ export interface SourceTaskOptions {
 const RETRIABLE: BackoffOptions = { initialMs: 500, maxMs: 15_000 }
 const PERMANENT: BackoffOptions = { initialMs: 5_000, maxMs: 60_000 }
 const STABLE_RUN_MS = 30_000
+const SLOW_STOP_MS = 10_000
 
 export class SourceTask {
   private readonly stopController = new AbortController()
@@ -59,7 +60,16 @@ export class SourceTask {
   async stop(): Promise<void> {
     this.stopController.abort()
     this.current?.abort()
-    await this.loop
+    // A stop normally takes well under a second; one that does not is reported (the API call that restarts the
+    // source waits for it), so a user sees why, not just a call that does not return.
+    const since = Date.now()
+    const slow = setInterval(() => this.options.logger.warn({ waited_ms: Date.now() - since }, 'source task is slow to stop'), SLOW_STOP_MS)
+    slow.unref()
+    try {
+      await this.loop
+    } finally {
+      clearInterval(slow)
+    }
   }
 
   private async run(): Promise<void> {
