@@ -101,9 +101,18 @@ export function createSnapshotRepository(db: Kysely<Database>) {
         return merged
       })
     },
-    /** A user's change (cancel, pause, resume): applied as given. */
-    async update(snapshot: StoredSnapshot): Promise<void> {
-      await db.updateTable('snapshots').set(toRow(snapshot)).where('id', '=', snapshot.id).execute()
+    /**
+     * A user's change (cancel, pause, resume), made to the run as it is stored now: the connector's progress saved
+     * since the caller read the run (rows read, a chunk's cursor) is kept, not overwritten with what was read.
+     */
+    async change(id: string, apply: (stored: StoredSnapshot) => StoredSnapshot): Promise<StoredSnapshot | null> {
+      return db.transaction().execute(async (tx) => {
+        const row = await tx.selectFrom('snapshots').selectAll().where('id', '=', id).executeTakeFirst()
+        if (!row) return null
+        const changed = apply(fromRow(row))
+        await tx.updateTable('snapshots').set(toRow(changed)).where('id', '=', id).execute()
+        return changed
+      })
     },
     async latestStatusBySource(): Promise<Map<string, string>> {
       const rows = await db.selectFrom('snapshots').select(['source_id', 'status', 'created_at', 'id']).orderBy('created_at').orderBy('id').execute()

@@ -126,18 +126,19 @@ export function createSnapshotService(deps: {
     }
   }
 
+  /** Cancels the run's tables (all, or the named ones), and the run once none is left to read. */
   async function cancel(run: SnapshotRun, reason: string, topicNames: string[] | null): Promise<SnapshotRun> {
     const at = iso()
-    const tables = run.tables.map((t) =>
-      topicNames === null || topicNames.includes(t.topic) || topicNames.includes(`${t.schema}.${t.table}`)
-        ? t.status === 'completed' ? t : { ...t, status: 'cancelled' as const, endedAt: at }
-        : t,
-    )
-    const remaining = tables.some((t) => t.status === 'pending' || t.status === 'running')
-    const updated: SnapshotRun = remaining ? { ...run, tables } : { ...run, tables, status: 'cancelled', reason, endedAt: at }
-    await deps.repo.update(updated)
+    const named = (t: { topic: string; schema: string; table: string }) => topicNames === null || topicNames.includes(t.topic) || topicNames.includes(`${t.schema}.${t.table}`)
+    const changed = await deps.repo.change(run.id, (stored) => {
+      // Ended meanwhile (the last chunk was read): there is nothing left to cancel.
+      if (stored.status === 'completed' || stored.status === 'failed' || stored.status === 'cancelled') return stored
+      const tables = stored.tables.map((t) => (named(t) && t.status !== 'completed' ? { ...t, status: 'cancelled', endedAt: at } : t))
+      const remaining = tables.some((t) => t.status === 'pending' || t.status === 'running')
+      return remaining ? { ...stored, tables } : { ...stored, tables, status: 'cancelled', reason, endedAt: at }
+    })
     deps.notifier.notify(run.sourceId)
-    return updated
+    return changed ? toSnapshotRun(changed) : run
   }
 
   return {
@@ -213,10 +214,9 @@ export function createSnapshotService(deps: {
       const run = await activeRun(sourceId)
       if (!run || run.type !== 'incremental') throw new ConflictError('No incremental snapshot is running for this source')
       if (run.paused === paused) throw new ConflictError(`The incremental snapshot is already ${paused ? 'paused' : 'running'}`)
-      const updated = { ...run, paused }
-      await deps.repo.update(updated)
+      const changed = await deps.repo.change(run.id, (stored) => ({ ...stored, paused }))
       deps.notifier.notify(sourceId)
-      return updated
+      return changed ? toSnapshotRun(changed) : { ...run, paused }
     },
 
     /** Streamkap's cancel_snapshot: whatever type runs; 404 when nothing does. */
