@@ -31,7 +31,7 @@ describe('snapshot service: users\' changes and the connector\'s progress', () =
     await rm(dir, { recursive: true, force: true })
   })
 
-  /** Read in a progress save: as the connector saves `progress` right after the service reads the active run. */
+  /** A service whose every read of the active run is followed at once by the connector saving `progress`: the race. */
   function racingService(progress: (stored: StoredSnapshot) => StoredSnapshot) {
     const racing: SnapshotRepository = {
       ...repo,
