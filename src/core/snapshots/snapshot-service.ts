@@ -4,7 +4,7 @@
  * and history. Requests are validated completely before anything is written; a run is persisted as `pending` and
  * the source's task is woken to pick it up, so a request survives a restart of Sluice or of the source.
  */
-import type { SnapshotRun, SnapshotType, TableSnapshot } from '../../connectors/snapshot-run.js'
+import { type SnapshotRun, type SnapshotStatus, type SnapshotType, TERMINAL, type TableSnapshot } from '../../connectors/snapshot-run.js'
 import type { TableDescription } from '../../connectors/source.js'
 import type { SnapshotRepository, StoredSnapshot } from '../../store/snapshot-repository.js'
 import { newId } from '../../util/ids.js'
@@ -132,7 +132,7 @@ export function createSnapshotService(deps: {
     const named = (t: { topic: string; schema: string; table: string }) => topicNames === null || topicNames.includes(t.topic) || topicNames.includes(`${t.schema}.${t.table}`)
     const changed = await deps.repo.change(run.id, (stored) => {
       // Ended meanwhile (the last chunk was read): there is nothing left to cancel.
-      if (stored.status === 'completed' || stored.status === 'failed' || stored.status === 'cancelled') return stored
+      if (TERMINAL.has(stored.status as SnapshotStatus)) return stored
       const tables = stored.tables.map((t) => (named(t) && t.status !== 'completed' ? { ...t, status: 'cancelled', endedAt: at } : t))
       const remaining = tables.some((t) => t.status === 'pending' || t.status === 'running')
       return remaining ? { ...stored, tables } : { ...stored, tables, status: 'cancelled', reason, endedAt: at }
