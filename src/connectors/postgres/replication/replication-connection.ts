@@ -19,6 +19,7 @@ import { Duplex, type DuplexOptions } from 'node:stream'
 import pg from 'pg'
 import * as copyStreams from 'pg-copy-streams'
 import { type Lsn, formatLsn, parseLsn } from './lsn.js'
+import { backendPid, cancelBackend, endClient, settledWithin } from '../connection-ending.js'
 import { toConnectorError } from './replication-errors.js'
 import {
   createReplicationStream,
@@ -107,7 +108,7 @@ export async function connectReplication(
   const client = new pg.Client({ ...(config as pg.ClientConfig), replication: 'database', options: '-c TimeZone=UTC' } as pg.ClientConfig)
   // Errors also reach the active query; without a listener an 'error' event would crash the process.
   client.on('error', () => undefined)
-  const abortConnect = (): void => void client.end().catch(() => undefined)
+  const abortConnect = (): void => void endClient(client)
   options.signal?.addEventListener('abort', abortConnect, { once: true })
   try {
     await client.connect()
@@ -201,14 +202,14 @@ class PgReplicationConnection implements ReplicationConnection {
   close(): Promise<void> {
     // With a COPY in progress pg destroys the socket; the walsender sees EOF, exits, and releases the slot.
     this.signal?.removeEventListener('abort', this.onAbort)
-    this.closing ??= this.client.end().catch(() => undefined)
+    this.closing ??= endClient(this.client)
     return this.closing
   }
 
   private async abort(): Promise<void> {
     // Closing the socket alone would leave the walsender waiting (it does not watch the socket while it waits
     // for locks), so ask the server to cancel first.
-    if (this.running) await cancelBackend(this.config, backendPid(this.client)).catch(() => undefined)
+    if (this.running) await settledWithin(cancelBackend(this.config as pg.ClientConfig, backendPid(this.client)))
     await this.close()
   }
 
@@ -231,21 +232,5 @@ class PgReplicationConnection implements ReplicationConnection {
     } finally {
       this.running = false
     }
-  }
-}
-
-function backendPid(client: pg.Client): number {
-  // Set from BackendKeyData at connect; @types/pg does not declare it.
-  return (client as unknown as { processID: number }).processID
-}
-
-async function cancelBackend(config: ReplicationConnectionConfig, pid: number): Promise<void> {
-  const client = new pg.Client(config as pg.ClientConfig)
-  client.on('error', () => undefined)
-  await client.connect()
-  try {
-    await client.query('SELECT pg_cancel_backend($1)', [pid])
-  } finally {
-    await client.end()
   }
 }

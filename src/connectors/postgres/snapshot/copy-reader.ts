@@ -12,6 +12,7 @@
  * never be read, the query never end, and every later query on the client (the snapshot's COMMIT) would wait forever.
  */
 import pg from 'pg'
+import { backendPid, cancelBackend, settledWithin, socketOf } from '../connection-ending.js'
 import { CopyDataFramer, type CopyRows } from './copy-data-framer.js'
 
 export type { CopyRows }
@@ -155,7 +156,9 @@ export async function* copyRows(
   const copy = new CopyOutQuery(`COPY (${query}) TO STDOUT`)
   client.query(copy as unknown as pg.Submittable)
   const cancel = () => {
-    void cancelBackend(options.cancelConfig, client).finally(() => {
+    // The cancel first, so a backend waiting on a lock stops too; not for longer than the grace, so a server that
+    // does not answer cannot hold the stop.
+    void settledWithin(cancelBackend(options.cancelConfig, backendPid(client))).then(() => {
       copy.fail(new Error('snapshot query cancelled'))
       socketOf(client)?.destroy()
     })
@@ -169,26 +172,5 @@ export async function* copyRows(
     // query on this client (the snapshot's COMMIT) would wait forever and hide the error. End it as an abort does.
     // Not when the server ended it: a cancel then would hit whatever the client runs next.
     if (!copy.over && !options.signal.aborted) cancel()
-  }
-}
-
-/** The client's socket (pg keeps it as `connection.stream`). */
-function socketOf(client: pg.Client): { destroy(): void } | undefined {
-  return (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream
-}
-
-/** Cancels whatever `client`'s backend is running. */
-export async function cancelBackend(config: pg.ClientConfig, client: pg.Client): Promise<void> {
-  const pid = (client as unknown as { processID?: number }).processID
-  if (!pid) return
-  const other = new pg.Client(config)
-  other.on('error', () => undefined)
-  try {
-    await other.connect()
-    await other.query('SELECT pg_cancel_backend($1)', [pid])
-  } catch {
-    // Best effort: closing the snapshot connection ends the query too, a little later.
-  } finally {
-    await other.end().catch(() => undefined)
   }
 }

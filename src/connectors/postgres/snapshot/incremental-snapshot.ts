@@ -19,6 +19,7 @@ import { quoteIdent, quoteTable, type SqlClient } from '../replication/sql.js'
 import { ChangeMapper, type MappedTable } from '../streaming/change-mapper.js'
 import type { StreamInterceptor, StreamingControl } from '../streaming/streaming-control.js'
 import type { TypeRegistry } from '../types/type-registry.js'
+import { endClient } from '../connection-ending.js'
 import { untilAborted, waitForWake } from './abortable.js'
 import { readTableShape } from './table-schema-reader.js'
 
@@ -106,7 +107,7 @@ export async function runIncrementalSnapshot(options: IncrementalSnapshotOptions
   const reader = new pg.Client({ ...options.connectionConfig, types: TEXT_TYPES } as pg.ClientConfig)
   reader.on('error', () => undefined)
   await reader.connect()
-  const abort = () => void reader.end().catch(() => undefined)
+  const abort = () => void endClient(reader)
   signal.addEventListener('abort', abort, { once: true })
   let run = await channel.save({ ...options.run, status: 'running', startedAt: options.run.startedAt ?? new Date().toISOString() })
   try {
@@ -120,7 +121,7 @@ export async function runIncrementalSnapshot(options: IncrementalSnapshotOptions
   } finally {
     options.control.interceptor = null
     signal.removeEventListener('abort', abort)
-    await reader.end().catch(() => undefined)
+    await endClient(reader)
   }
 }
 

@@ -18,6 +18,7 @@ import type { SourceMetrics, TaskLogger } from '../../source.js'
 import type { TopicLog } from '../../../log/topic-log.js'
 import type { PostgresSourceConfig } from '../postgres-config.js'
 import type { Lsn } from '../replication/lsn.js'
+import { endClient, settledWithin } from '../connection-ending.js'
 import { quoteIdent, quoteLiteral, quoteTable } from '../replication/sql.js'
 import { ChangeMapper, type MappedTable, millisecondClock } from '../streaming/change-mapper.js'
 import type { TypeRegistry } from '../types/type-registry.js'
@@ -130,7 +131,7 @@ export async function readSnapshotTables(options: ReadTablesOptions): Promise<Sn
     logger.info({ snapshot_id: run.id, type: run.type, status: run.status }, 'snapshot finished')
     return run
   } finally {
-    await Promise.all(workers.map((w) => w.query('COMMIT').catch(() => undefined).then(() => w.end()).catch(() => undefined)))
+    await Promise.all(workers.map((w) => settledWithin(w.query('COMMIT')).then(() => endClient(w))))
     logger.debug({ snapshot_id: run.id, aborted: signal.aborted }, 'snapshot connections closed')
   }
 }
