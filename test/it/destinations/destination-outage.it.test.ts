@@ -53,4 +53,25 @@ describe('a destination that is down for a while', () => {
       { timeoutMs: 60_000, message: 'destination Active again' },
     )
   })
+
+  it('a destination that stops answering: a restart answers, and delivery catches up once it answers again', async () => {
+    const sourceId = await createSource(api, pgSourceConfig(source, { 'snapshot.mode': 'initial', 'table.include.list': 'public.accounts' }))
+    const destinationId = await createDestination(api, pgDestinationConfig(target, 'target', { 'batch.size': 100 }))
+    await createPipeline(api, sourceId, destinationId)
+    await waitForStatus(api, sourceId, 'Active')
+    const workload = startWorkload(source, { table: 'accounts', workers: 2, transactionsPerWorker: 300, maxOpsPerTransaction: 4, seed: 11 })
+    await waitFor(() => workload.committedTransactions, (n) => n >= 50, { timeoutMs: 60_000, message: 'writes flowing' })
+
+    await target.freeze()
+    let restart
+    try {
+      // Delivery is mid-batch on a connection that no longer answers; the harness gives up on a call after 60 s.
+      restart = await api.request('POST', `/destinations/${destinationId}/actions/restart`)
+    } finally {
+      await target.thaw()
+    }
+    expect(restart.status).toBe(200)
+    await workload.done
+    await waitForEqualTables({ source, target, database: 'target', table: 'accounts' })
+  })
 })

@@ -3,6 +3,7 @@
  * (`batch-plan.ts`) and applied set-based in one transaction (`postgresql-writer.ts`).
  */
 import pg from 'pg'
+import { CLOSE_GRACE_MS, settledWithin, socketOf } from '../../pg-connection-ending.js'
 import type { DestinationConnector, DestinationWriter } from '../destination.js'
 import { planBatch, tableNameFor } from './batch-plan.js'
 import { POSTGRESQL_DESTINATION_SPEC, readConfig } from './postgresql-config.js'
@@ -28,10 +29,14 @@ export const postgresqlDestination: DestinationConnector = {
     })
     // An idle connection dropped by the server must not crash the process; the next write reconnects.
     pool.on('error', () => undefined)
+    // The pool's connections, so a stop can drop them when the server does not answer (see pg-connection-ending.ts).
+    const clients = new Set<pg.Client>()
+    pool.on('connect', (client) => clients.add(client))
+    pool.on('remove', (client) => clients.delete(client))
     const writer = createPostgresqlWriter(config)
     const tableName = tableNameFor(config.tableNameFormat)
     return {
-      async write(records) {
+      async write(records, signal) {
         const steps = planBatch(records, config.insertMode, tableName)
         if (steps.length === 0) return
         const client = await pool.connect()
@@ -39,6 +44,11 @@ export const postgresqlDestination: DestinationConnector = {
         // would otherwise be an unhandled 'error' event (the next statement fails and reports it instead).
         const onError = () => undefined
         client.on('error', onError)
+        // A stop lets the batch finish for a moment, then drops the connection: the transaction is rolled back and
+        // the batch delivered again after the restart (its offsets were not committed).
+        let drop: NodeJS.Timeout | undefined
+        const onAbort = () => (drop = setTimeout(() => socketOf(client)?.destroy(), CLOSE_GRACE_MS))
+        signal.addEventListener('abort', onAbort, { once: true })
         let broken: Error | undefined
         try {
           await writer.apply(client, steps)
@@ -47,11 +57,16 @@ export const postgresqlDestination: DestinationConnector = {
           if (!(err instanceof Error && err.name === 'RecordError')) broken = err as Error
           throw err
         } finally {
+          signal.removeEventListener('abort', onAbort)
+          clearTimeout(drop)
           client.off('error', onError)
           client.release(broken)
         }
       },
-      close: () => pool.end(),
+      async close() {
+        await settledWithin(pool.end())
+        for (const client of clients) socketOf(client)?.destroy()
+      },
     }
   },
 }

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { CLOSE_GRACE_MS, settledWithin } from './connection-ending.js'
+import { CLOSE_GRACE_MS, settledWithin } from './pg-connection-ending.js'
 
 describe('settledWithin', () => {
   beforeEach(() => {
