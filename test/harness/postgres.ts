@@ -27,12 +27,11 @@ export interface TestPostgres {
   stop(): Promise<void>
   start(): Promise<void>
   /**
-   * Freezes the server (SIGSTOP to the postmaster and every process under it): connections stay open but nothing
-   * answers, as when a database host hangs or the network drops packets without resetting connections.
+   * Runs `work` with the server frozen (SIGSTOP to the postmaster and every process under it: connections stay open
+   * but nothing answers, as when a database host hangs or the network drops packets without resetting
+   * connections), then lets it go on (SIGCONT) as it was, whether `work` succeeded or not.
    */
-  freeze(): Promise<void>
-  /** Lets a frozen server go on (SIGCONT), as it was. */
-  thaw(): Promise<void>
+  whileFrozen<T>(work: () => Promise<T>): Promise<T>
   /** Stops the server and deletes its data directory. */
   destroy(): Promise<void>
 }
@@ -103,16 +102,17 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
       await server.start()
       running = true
     },
-    async freeze() {
+    async whileFrozen(work) {
       // Twice: a backend forked while the first pass ran (before the postmaster stopped) is caught by the second.
       for (let pass = 0; pass < 2; pass++) await signalServer(join(dir, 'data'), 'SIGSTOP')
-    },
-    async thaw() {
-      await signalServer(join(dir, 'data'), 'SIGCONT')
+      try {
+        return await work()
+      } finally {
+        await signalServer(join(dir, 'data'), 'SIGCONT')
+      }
     },
     async destroy() {
       try {
-        await api.thaw()
         await api.stop()
       } finally {
         await rm(dir, { recursive: true, force: true })

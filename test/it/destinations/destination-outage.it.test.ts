@@ -62,14 +62,8 @@ describe('a destination that is down for a while', () => {
     const workload = startWorkload(source, { table: 'accounts', workers: 2, transactionsPerWorker: 300, maxOpsPerTransaction: 4, seed: 11 })
     await waitFor(() => workload.committedTransactions, (n) => n >= 50, { timeoutMs: 60_000, message: 'writes flowing' })
 
-    await target.freeze()
-    let restart
-    try {
-      // Delivery is mid-batch on a connection that no longer answers; the harness gives up on a call after 60 s.
-      restart = await api.request('POST', `/destinations/${destinationId}/actions/restart`)
-    } finally {
-      await target.thaw()
-    }
+    // Delivery is mid-batch on a connection that no longer answers; the harness gives up on a call after 60 s.
+    const restart = await target.whileFrozen(() => api.request('POST', `/destinations/${destinationId}/actions/restart`))
     expect(restart.status).toBe(200)
     await workload.done
     await waitForEqualTables({ source, target, database: 'target', table: 'accounts' })

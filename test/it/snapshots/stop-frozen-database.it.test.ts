@@ -26,15 +26,9 @@ describe('stop_blocking_snapshot against a frozen database', () => {
     await api.request('POST', '/sources/snapshot', { source_id: id, snapshot_type: 'blocking', topic_names: [topicOf(id, 'big')] })
     await waitFor(() => latestRun(api, id), (r) => r.status === 'running' && r.tables[0].rows_read > 0, { message: 'snapshot running' })
 
-    await pg.freeze()
-    let stop
-    try {
-      // The harness gives up on a call after 60 s; before connections were ended with a deadline, this one never
-      // answered (pg's end() waited for the frozen server to close its side).
-      stop = await api.request('POST', '/sources/stop_blocking_snapshot', { source_id: id })
-    } finally {
-      await pg.thaw()
-    }
+    // The harness gives up on a call after 60 s; before connections were ended with a deadline, this one never
+    // answered (pg's end() waited for the frozen server to close its side).
+    const stop = await pg.whileFrozen(() => api.request('POST', '/sources/stop_blocking_snapshot', { source_id: id }))
     expect(stop.status).toBe(200)
     expect(stop.body.snapshot.status).toBe('cancelled')
     expect(stop.body.snapshot.tables[0].status).toBe('cancelled')
@@ -55,13 +49,7 @@ describe('stop_blocking_snapshot against a frozen database', () => {
     const workload = startWorkload(pg, { table: 'accounts', workers: 2, maxOpsPerTransaction: 3, seed: 7 })
     await waitFor(() => workload.committedTransactions, (n) => n >= 50, { timeoutMs: 60_000, message: 'writes flowing' })
 
-    await pg.freeze()
-    let restart
-    try {
-      restart = await api.request('POST', `/sources/${id}/actions/restart`)
-    } finally {
-      await pg.thaw()
-    }
+    const restart = await pg.whileFrozen(() => api.request('POST', `/sources/${id}/actions/restart`))
     expect(restart.status).toBe(200)
 
     await waitForStatus(api, id, 'Active', 90_000)
