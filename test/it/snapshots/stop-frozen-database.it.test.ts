@@ -61,15 +61,16 @@ describe('stop_blocking_snapshot against a frozen database', () => {
 
   it('restarting a source mid incremental snapshot answers while its database is frozen; the snapshot goes on after', async () => {
     const { pg, api } = env
-    const id = await createSource(api, pgSourceConfig(pg, { 'table.include.list': 'public.big', 'incremental.snapshot.chunk.size': 5000 }))
+    const id = await createSource(api, pgSourceConfig(pg, { 'table.include.list': 'public.big', 'incremental.snapshot.chunk.size': 2000 }))
     await waitForStatus(api, id, 'Active')
-    expect((await api.request('POST', '/sources/snapshot', { source_id: id, topic_names: [topicOf(id, 'big')] })).status).toBe(200)
+    const snapshot = await api.request('POST', '/sources/snapshot', { source_id: id, topic_names: [topicOf(id, 'big')], additional_conditions: [{ data_collection: 'public.big', filter: 'id <= 200000' }] })
+    expect(snapshot.status).toBe(200)
     await waitFor(() => latestRun(api, id), (r) => r.status === 'running' && r.tables[0].rows_read > 0, { message: 'incremental snapshot running' })
 
     const restart = await pg.whileFrozen(() => api.request('POST', `/sources/${id}/actions/restart`))
     expect(restart.status).toBe(200)
 
     const run = await waitFor(() => latestRun(api, id), (r) => r.status === 'completed', { timeoutMs: 180_000, message: 'incremental snapshot completed' })
-    expect(run.tables[0].rows_read).toBeGreaterThanOrEqual(1_000_000)
+    expect(run.tables[0].rows_read).toBeGreaterThanOrEqual(200_000)
   }, 240_000)
 })
