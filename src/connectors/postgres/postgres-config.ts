@@ -29,6 +29,8 @@ export interface PostgresSourceConfig {
   topicPrefix: string
   topicPartitions: number
   streamingPauseMaxMs: number
+  /** Silence on the replication connection after which it is dropped and reconnected (0: never). */
+  replicationTimeoutMs: number
   maxRetainedWalBytes: number
 }
 
@@ -93,6 +95,7 @@ export function parsePostgresConfig(raw: Raw, sourceId: string): PostgresSourceC
     topicPrefix: str(raw, 'topic.prefix', `source_${sourceId}`),
     topicPartitions: num(raw, 'topic.partitions', 1),
     streamingPauseMaxMs: num(raw, 'streaming.pause.max.ms', 3_600_000),
+    replicationTimeoutMs: num(raw, 'replication.timeout.ms', 60_000),
     maxRetainedWalBytes: num(raw, 'slot.max.retained.wal.bytes', 10 * 1024 ** 3),
   }
 }

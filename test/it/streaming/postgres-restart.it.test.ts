@@ -62,4 +62,22 @@ describe('streaming: PostgreSQL restart mid-stream', () => {
     })
     expect(rebuildTable(await readTopic(api, topic))).toEqual(await tableRows(pgServer, TABLE))
   })
+
+  it('a server that stops answering is reported Broken within replication.timeout.ms; streaming resumes once it answers', async () => {
+    const id = await createSource(api, pgSourceConfig(pgServer, { 'table.include.list': TABLE, 'replication.timeout.ms': 3000 }))
+    await waitForStatus(api, id, 'Active')
+    const topic = topicOf(id, 'stock')
+    const workload = startWorkload(pgServer, { table: TABLE, workers: 2, seed: 5 })
+    await waitFor(() => workload.committedTransactions, (n) => n >= 50, { timeoutMs: 60_000, message: 'writes flowing' })
+
+    // Frozen, the server keeps every connection open and answers nothing: only the liveness probe can tell.
+    const broken = await pgServer.whileFrozen(() => waitForStatus(api, id, 'Broken', 60_000))
+    expect(broken.status_reason).toMatch(/no message from the server for \d+ s/)
+
+    await waitForStatus(api, id, 'Active', 90_000)
+    const afterThaw = workload.committedTransactions
+    await waitFor(() => workload.committedTransactions, (n) => n >= afterThaw + 50, { timeoutMs: 60_000, message: 'writes after the thaw' })
+    await workload.stop()
+    await waitForChanges(api, topic, workload.changes)
+  })
 })

@@ -74,6 +74,8 @@ export interface StartReplicationOptions {
   signal?: AbortSignal
   /** How often a standby status update goes out even without acknowledgements (default 10 s). */
   statusIntervalMs?: number
+  /** Silence from the server after which the stream fails and reconnects (default 60 s; see replication-stream.ts). */
+  receiveTimeoutMs?: number
   /** Frames buffered ahead of the consumer before the socket is paused (default 256). */
   highWaterMarkFrames?: number
 }
@@ -190,6 +192,7 @@ class PgReplicationConnection implements ReplicationConnection {
       startLsn: options.startLsn,
       closeConnection: () => this.close(),
       statusIntervalMs: options.statusIntervalMs,
+      receiveTimeoutMs: options.receiveTimeoutMs,
       signal: options.signal ?? this.signal,
     })
     // The copy stream reports its own errors to the stream; this promise only mirrors them.

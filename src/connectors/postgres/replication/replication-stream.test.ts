@@ -1,6 +1,6 @@
 import { once } from 'node:events'
 import { Duplex } from 'node:stream'
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { ConnectorError } from '../../connector-error.js'
 import { createReplicationStream, type ReplicationStream } from './replication-stream.js'
 
@@ -37,7 +37,7 @@ function status(buf: Buffer) {
   return { written: buf.readBigUInt64BE(1), flushed: buf.readBigUInt64BE(9), applied: buf.readBigUInt64BE(17) }
 }
 
-function setup(options: { statusIntervalMs?: number; signal?: AbortSignal } = {}) {
+function setup(options: { statusIntervalMs?: number; receiveTimeoutMs?: number; signal?: AbortSignal } = {}) {
   const copy = new FakeCopy()
   let closed = 0
   const stream: ReplicationStream = createReplicationStream({
@@ -47,6 +47,7 @@ function setup(options: { statusIntervalMs?: number; signal?: AbortSignal } = {}
       closed += 1
     },
     statusIntervalMs: options.statusIntervalMs ?? 60_000,
+    receiveTimeoutMs: options.receiveTimeoutMs,
     signal: options.signal,
   })
   return { copy, stream, iterator: stream[Symbol.asyncIterator](), closes: () => closed }
@@ -138,5 +139,70 @@ describe('replication stream', () => {
     const pipe = setup()
     pipe.copy.destroy(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }))
     await expect(pipe.iterator.next()).rejects.toMatchObject({ kind: 'connection', retriable: true })
+  })
+
+  describe('liveness (receiveTimeoutMs)', () => {
+    afterEach(() => {
+      vi.useRealTimers()
+    })
+    const replyRequested = (buf: Buffer) => buf[33] === 1
+
+    it('asks the server for a message after a quarter of the timeout of silence, and fails retriably after all of it', async () => {
+      vi.useFakeTimers()
+      const { copy, iterator, closes } = setup({ receiveTimeoutMs: 1000 })
+      const pending = iterator.next()
+      const failure = pending.catch((error: unknown) => error)
+      await vi.advanceTimersByTimeAsync(200)
+      expect(copy.written.filter(replyRequested)).toHaveLength(0)
+      await vi.advanceTimersByTimeAsync(200)
+      expect(copy.written.filter(replyRequested).length).toBeGreaterThan(0)
+      await vi.advanceTimersByTimeAsync(700)
+      const error = await failure
+      expect(error).toBeInstanceOf(ConnectorError)
+      expect((error as ConnectorError).retriable).toBe(true)
+      expect((error as Error).message).toMatch(/no message from the server for 1 s/)
+      expect(closes()).toBe(1)
+    })
+
+    it('counts silence from the last message the server sent', async () => {
+      vi.useFakeTimers()
+      const { copy, iterator } = setup({ receiveTimeoutMs: 1000 })
+      let failed = false
+      const drain = (async () => {
+        try {
+          for (;;) await iterator.next()
+        } catch {
+          failed = true
+        }
+      })()
+      for (let i = 0; i < 5; i++) {
+        await vi.advanceTimersByTimeAsync(800)
+        copy.keepalive(100n, false)
+      }
+      expect(failed).toBe(false)
+      await vi.advanceTimersByTimeAsync(1200)
+      expect(failed).toBe(true)
+      await drain
+    })
+
+    it('does not count time while the consumer leaves the buffer full (Sluice is not reading then)', async () => {
+      vi.useFakeTimers()
+      const { copy, iterator } = setup({ receiveTimeoutMs: 1000 })
+      for (let i = 0; i < copy.readableHighWaterMark; i++) copy.xlog(200n + BigInt(i))
+      await vi.advanceTimersByTimeAsync(5000)
+      for (let i = 0; i < copy.readableHighWaterMark; i++) expect((await iterator.next()).done).toBe(false)
+      const next = iterator.next().catch((error: unknown) => error)
+      await vi.advanceTimersByTimeAsync(1200)
+      expect(await next).toBeInstanceOf(ConnectorError)
+    })
+
+    it('never fails with 0', async () => {
+      vi.useFakeTimers()
+      const { copy, closes } = setup({ receiveTimeoutMs: 0 })
+      await vi.advanceTimersByTimeAsync(10 * 60_000)
+      expect(copy.written.filter(replyRequested)).toHaveLength(0)
+      expect(closes()).toBe(0)
+      expect(vi.getTimerCount()).toBe(1) // the status timer only
+    })
   })
 })

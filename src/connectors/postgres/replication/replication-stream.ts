@@ -17,6 +17,13 @@
  * `highWaterMarkFrames` frames plus the frames of one socket read; beyond that it stops reading the socket, TCP
  * fills, and the walsender blocks. `stats` exposes the buffered bytes so tests can check the bound.
  *
+ * Liveness (like a standby's `wal_receiver_timeout`): a server that stops answering (a hung host, a network that drops
+ * packets without resetting the connection) would otherwise look like an idle one for ever, since the status updates
+ * keep the walsender from sending keepalives of its own. After a quarter of `receiveTimeoutMs` without a message the
+ * stream asks for one (a status update with replyRequested, which a live walsender answers at once); after all of it
+ * the stream fails with a retriable ConnectorError, so the source reports why and reconnects. Time while the
+ * consumer holds the buffer full does not count: then it is Sluice that is not reading.
+ *
  * Crash behaviour: nothing is persisted here. Connection loss, a server shutdown or a slot held elsewhere reject the
  * iteration with a `ConnectorError` (retriable when reconnecting can help); the caller restarts from its durable
  * offset, and the slot, which was only ever confirmed up to durable events, replays the rest. `close()` or the abort
@@ -29,6 +36,7 @@ import { toConnectorError } from './replication-errors.js'
 import { encodeStandbyStatus, parseFrame, pgEpochMicros, type ReplicationFrame } from './replication-frames.js'
 
 export const DEFAULT_STATUS_INTERVAL_MS = 10_000
+export const DEFAULT_RECEIVE_TIMEOUT_MS = 60_000
 export const DEFAULT_HIGH_WATER_MARK_FRAMES = 256
 
 export interface ReplicationStreamStats {
@@ -62,6 +70,8 @@ export interface ReplicationStreamOptions {
   /** Tears down the underlying connection. */
   closeConnection: () => Promise<void>
   statusIntervalMs?: number
+  /** Silence from the server after which the stream fails (see Liveness above); 0 never. Default 60 s. */
+  receiveTimeoutMs?: number
   signal?: AbortSignal
 }
 
@@ -86,6 +96,9 @@ class CopyBothReplicationStream implements ReplicationStream {
   private pulling: Promise<unknown> = Promise.resolve()
   private pullsInFlight = 0
   private readonly timer: NodeJS.Timeout
+  private readonly liveness: NodeJS.Timeout | undefined
+  /** When the server last sent something (or the consumer last let the buffer fill, see Liveness). */
+  private lastHeardMs = Date.now()
   private readonly signal: AbortSignal | undefined
   private readonly onAbort = (): void => void this.close()
 
@@ -102,6 +115,11 @@ class CopyBothReplicationStream implements ReplicationStream {
     this.copy.on('close', notify)
     this.timer = setInterval(() => this.sendStatus(), options.statusIntervalMs ?? DEFAULT_STATUS_INTERVAL_MS)
     this.timer.unref()
+    const receiveTimeoutMs = options.receiveTimeoutMs ?? DEFAULT_RECEIVE_TIMEOUT_MS
+    if (receiveTimeoutMs > 0) {
+      this.liveness = setInterval(() => this.checkLiveness(receiveTimeoutMs), Math.max(100, receiveTimeoutMs / 8))
+      this.liveness.unref()
+    }
     if (this.signal?.aborted) void this.close()
     else this.signal?.addEventListener('abort', this.onAbort, { once: true })
   }
@@ -189,7 +207,7 @@ class CopyBothReplicationStream implements ReplicationStream {
     return frame
   }
 
-  private sendStatus(): void {
+  private sendStatus(replyRequested = false): void {
     if (this.closing || this.failure || !this.copy.writable) return
     const flushed = this.acknowledged
     this.copy.write(
@@ -198,10 +216,23 @@ class CopyBothReplicationStream implements ReplicationStream {
         flushed,
         applied: flushed,
         clientTime: pgEpochMicros(),
-        replyRequested: false,
+        replyRequested,
       }),
     )
     this.reported = flushed
+  }
+
+  private checkLiveness(timeoutMs: number): void {
+    const now = Date.now()
+    if (this.copy.readableLength >= this.copy.readableHighWaterMark) this.lastHeardMs = now
+    const silentMs = now - this.lastHeardMs
+    if (silentMs >= timeoutMs) {
+      this.fail(new ConnectorError('connection',
+        `replication stream: no message from the server for ${Math.round(silentMs / 1000)} s (replication.timeout.ms ${timeoutMs}); the server or the network stopped answering`,
+        { retriable: true }))
+    } else if (silentMs >= timeoutMs / 4) {
+      this.sendStatus(true)
+    }
   }
 
   private fail(failure: ConnectorError): void {
@@ -236,6 +267,7 @@ class CopyBothReplicationStream implements ReplicationStream {
 
   private stop(): void {
     clearInterval(this.timer)
+    clearInterval(this.liveness)
     this.signal?.removeEventListener('abort', this.onAbort)
   }
 
@@ -250,6 +282,7 @@ class CopyBothReplicationStream implements ReplicationStream {
     const push = this.copy.push.bind(this.copy)
     this.copy.push = (chunk: unknown, encoding?: BufferEncoding): boolean => {
       if (Buffer.isBuffer(chunk)) {
+        this.lastHeardMs = Date.now()
         this.bufferedFrames += 1
         this.bufferedBytes += chunk.length
         if (this.bufferedBytes > this.peakBufferedBytes) this.peakBufferedBytes = this.bufferedBytes

@@ -70,6 +70,7 @@ export async function runStreaming(options: StreamingSourceOptions): Promise<voi
     publications: [config.publicationName],
     protocolVersion: 1,
     messages: true,
+    receiveTimeoutMs: config.replicationTimeoutMs,
     signal: streamStop.signal,
   })
   const streamer = new Streamer(options, stream, resumeLsn > 0n ? resumeLsn : null)
