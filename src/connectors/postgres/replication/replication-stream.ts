@@ -97,7 +97,10 @@ class CopyBothReplicationStream implements ReplicationStream {
   private pullsInFlight = 0
   private readonly timer: NodeJS.Timeout
   private readonly liveness: NodeJS.Timeout | undefined
-  /** When the server last sent something (or the consumer last let the buffer fill, see Liveness). */
+  /** Frames received so far; compared at each liveness check rather than timing each frame (a hot path). */
+  private framesReceived = 0
+  private framesAtLastCheck = 0
+  /** When a check last found the server had sent something (or the consumer held the buffer full, see Liveness). */
   private lastHeardMs = Date.now()
   private readonly signal: AbortSignal | undefined
   private readonly onAbort = (): void => void this.close()
@@ -224,7 +227,10 @@ class CopyBothReplicationStream implements ReplicationStream {
 
   private checkLiveness(timeoutMs: number): void {
     const now = Date.now()
-    if (this.copy.readableLength >= this.copy.readableHighWaterMark) this.lastHeardMs = now
+    if (this.framesReceived !== this.framesAtLastCheck || this.copy.readableLength >= this.copy.readableHighWaterMark) {
+      this.framesAtLastCheck = this.framesReceived
+      this.lastHeardMs = now
+    }
     const silentMs = now - this.lastHeardMs
     if (silentMs >= timeoutMs) {
       this.fail(new ConnectorError('connection',
@@ -282,7 +288,7 @@ class CopyBothReplicationStream implements ReplicationStream {
     const push = this.copy.push.bind(this.copy)
     this.copy.push = (chunk: unknown, encoding?: BufferEncoding): boolean => {
       if (Buffer.isBuffer(chunk)) {
-        this.lastHeardMs = Date.now()
+        this.framesReceived += 1
         this.bufferedFrames += 1
         this.bufferedBytes += chunk.length
         if (this.bufferedBytes > this.peakBufferedBytes) this.peakBufferedBytes = this.bufferedBytes
