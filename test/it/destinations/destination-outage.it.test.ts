@@ -68,4 +68,22 @@ describe('a destination that is down for a while', () => {
     await workload.done
     await waitForEqualTables({ source, target, database: 'target', table: 'accounts' })
   })
+
+  it('a target that stops answering mid-batch is reported Broken with the reason, and catches up once it answers', async () => {
+    const sourceId = await createSource(api, pgSourceConfig(source, { 'snapshot.mode': 'initial', 'table.include.list': 'public.accounts' }))
+    const destinationId = await createDestination(api, pgDestinationConfig(target, 'target', { 'batch.size': 100, 'server.check.interval.ms': 1000 }))
+    await createPipeline(api, sourceId, destinationId)
+    await waitForStatus(api, sourceId, 'Active')
+    const workload = startWorkload(source, { table: 'accounts', workers: 2, transactionsPerWorker: 300, maxOpsPerTransaction: 4, seed: 13 })
+    await waitFor(() => workload.committedTransactions, (n) => n >= 50, { timeoutMs: 60_000, message: 'writes flowing' })
+
+    const broken = await target.whileFrozen(() => waitFor(
+      async () => (await api.request('GET', `/destinations/${destinationId}`)).body.result[0],
+      (d: any) => d.connector_status === 'Broken',
+      { timeoutMs: 60_000, message: 'destination Broken while its server does not answer' },
+    ))
+    expect(broken.status_reason).toMatch(/did not answer a check/)
+    await workload.done
+    await waitForEqualTables({ source, target, database: 'target', table: 'accounts' })
+  })
 })

@@ -32,6 +32,7 @@ export const POSTGRESQL_DESTINATION_SPEC: ConnectorSpec = {
     p({ name: 'delete.mode', displayName: 'Delete mode', description: 'delete: remove the row. soft: keep it and set __deleted = true.', type: 'enum', values: ['delete', 'soft'], required: false, default: 'delete', aliases: ['delete_mode', 'delete.mode.user.defined'] }),
     p({ name: 'schema.evolution', displayName: 'Schema evolution', description: 'basic: create tables and add new columns (native types such as numeric and timestamp when events carry their schema). none: tables must exist; unknown columns are dropped.', type: 'enum', values: ['basic', 'none'], required: false, default: 'basic', aliases: ['schema_evolution', 'schema.evolution.user.defined'] }),
     p({ name: 'batch.size', displayName: 'Batch size', description: 'Most change events applied per transaction (fewer when fewer are waiting, and at most 16 MiB of them).', type: 'int', required: false, default: DEFAULT_BATCH_SIZE, min: 1, max: 50_000, aliases: ['consumer.override.max.poll.records'], advanced: true }),
+    p({ name: 'server.check.interval.ms', displayName: 'Server check interval (ms)', description: 'While a batch takes longer than this, Sluice checks on a connection of its own that the target still answers; a check with no answer within this time fails the batch (the destination reports why and retries). 0: never.', type: 'int', required: false, default: 30_000, min: 0, advanced: true }),
     p({ name: 'tasks.max', displayName: 'Tasks', description: 'Streamkap setting, accepted for compatibility (one task per pipeline).', type: 'int', required: false, default: 1, min: 1, ignored: true, advanced: true }),
   ],
   check(config) {
@@ -64,6 +65,8 @@ export interface PostgresqlDestinationConfig {
   deleteMode: 'delete' | 'soft'
   evolve: boolean
   batchSize: number
+  /** `server.check.interval.ms` (see server-check.ts); 0 never. */
+  serverCheckMs: number
 }
 
 export function readConfig(config: Readonly<Record<string, unknown>>): PostgresqlDestinationConfig {
@@ -80,5 +83,6 @@ export function readConfig(config: Readonly<Record<string, unknown>>): Postgresq
     deleteMode: config['delete.mode'] === 'soft' ? 'soft' : 'delete',
     evolve: config['schema.evolution'] !== 'none',
     batchSize: Number(config['batch.size'] ?? DEFAULT_BATCH_SIZE),
+    serverCheckMs: Number(config['server.check.interval.ms'] ?? 30_000),
   }
 }

@@ -8,6 +8,7 @@ import type { DestinationConnector, DestinationWriter } from '../destination.js'
 import { planBatch, tableNameFor } from './batch-plan.js'
 import { POSTGRESQL_DESTINATION_SPEC, readConfig } from './postgresql-config.js'
 import { createPostgresqlWriter } from './postgresql-writer.js'
+import { watchServer } from './server-check.js'
 
 export const postgresqlDestination: DestinationConnector = {
   code: 'postgresql',
@@ -16,17 +17,17 @@ export const postgresqlDestination: DestinationConnector = {
 
   async open({ config: raw, destinationId }): Promise<DestinationWriter> {
     const config = readConfig(raw)
-    const pool = new pg.Pool({
+    const connection: pg.ClientConfig = {
       host: config.host,
       port: config.port,
       user: config.user,
       password: config.password,
       database: config.database,
       ssl: config.ssl ? { rejectUnauthorized: false } : undefined,
-      max: 1,
       connectionTimeoutMillis: 10_000,
       application_name: `sluice_destination_${destinationId}`,
-    })
+    }
+    const pool = new pg.Pool({ ...connection, max: 1 })
     // An idle connection dropped by the server must not crash the process; the next write reconnects.
     pool.on('error', () => undefined)
     // The pool's connections, so a stop can drop them when the server does not answer (see pg-connection-ending.ts).
@@ -49,14 +50,23 @@ export const postgresqlDestination: DestinationConnector = {
         let drop: NodeJS.Timeout | undefined
         const onAbort = () => (drop = setTimeout(() => socketOf(client)?.destroy(), CLOSE_GRACE_MS))
         signal.addEventListener('abort', onAbort, { once: true })
+        // A target that stops answering mid-batch: drop the connection, so the batch fails with the reason (and is
+        // retried) instead of waiting for ever while the destination looks Active.
+        let silence: string | undefined
+        const stopWatching = watchServer(connection, config.serverCheckMs, (reason) => {
+          silence = reason
+          socketOf(client)?.destroy()
+        })
         let broken: Error | undefined
         try {
           await writer.apply(client, steps)
         } catch (err) {
           // After a connection-level failure the client is unusable: discard it instead of returning it to the pool.
           if (!(err instanceof Error && err.name === 'RecordError')) broken = err as Error
+          if (silence !== undefined) throw new Error(`${silence}; the batch is retried`, { cause: err })
           throw err
         } finally {
+          stopWatching()
           signal.removeEventListener('abort', onAbort)
           clearTimeout(drop)
           client.off('error', onError)
