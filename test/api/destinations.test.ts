@@ -49,6 +49,7 @@ for (const backend of metadataBackends()) {
         'delete.mode': 'delete',
         'schema.evolution': 'basic',
         'batch.size': 20000,
+        'server.check.interval.ms': 30000,
         'tasks.max': 1,
       })
       expect(d.dead_letter_topic).toBe(`destination_${d.id}.streamkap.deadletterqueue`)
