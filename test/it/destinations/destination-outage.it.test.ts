@@ -54,13 +54,19 @@ describe('a destination that is down for a while', () => {
     )
   })
 
-  it('a destination that stops answering: a restart answers, and delivery catches up once it answers again', async () => {
+  /** A new source → destination pipeline of accounts, with a workload writing to the source. */
+  async function deliverUnderWorkload(destinationConfig: Record<string, unknown>, seed: number) {
     const sourceId = await createSource(api, pgSourceConfig(source, { 'snapshot.mode': 'initial', 'table.include.list': 'public.accounts' }))
-    const destinationId = await createDestination(api, pgDestinationConfig(target, 'target', { 'batch.size': 100 }))
+    const destinationId = await createDestination(api, pgDestinationConfig(target, 'target', { 'batch.size': 100, ...destinationConfig }))
     await createPipeline(api, sourceId, destinationId)
     await waitForStatus(api, sourceId, 'Active')
-    const workload = startWorkload(source, { table: 'accounts', workers: 2, transactionsPerWorker: 300, maxOpsPerTransaction: 4, seed: 11 })
+    const workload = startWorkload(source, { table: 'accounts', workers: 2, transactionsPerWorker: 300, maxOpsPerTransaction: 4, seed })
     await waitFor(() => workload.committedTransactions, (n) => n >= 50, { timeoutMs: 60_000, message: 'writes flowing' })
+    return { destinationId, workload }
+  }
+
+  it('a destination that stops answering: a restart answers, and delivery catches up once it answers again', async () => {
+    const { destinationId, workload } = await deliverUnderWorkload({}, 11)
 
     // Delivery is mid-batch on a connection that no longer answers; the harness gives up on a call after 60 s.
     const restart = await target.whileFrozen(() => api.request('POST', `/destinations/${destinationId}/actions/restart`))
@@ -70,12 +76,7 @@ describe('a destination that is down for a while', () => {
   })
 
   it('a target that stops answering mid-batch is reported Broken with the reason, and catches up once it answers', async () => {
-    const sourceId = await createSource(api, pgSourceConfig(source, { 'snapshot.mode': 'initial', 'table.include.list': 'public.accounts' }))
-    const destinationId = await createDestination(api, pgDestinationConfig(target, 'target', { 'batch.size': 100, 'server.check.interval.ms': 1000 }))
-    await createPipeline(api, sourceId, destinationId)
-    await waitForStatus(api, sourceId, 'Active')
-    const workload = startWorkload(source, { table: 'accounts', workers: 2, transactionsPerWorker: 300, maxOpsPerTransaction: 4, seed: 13 })
-    await waitFor(() => workload.committedTransactions, (n) => n >= 50, { timeoutMs: 60_000, message: 'writes flowing' })
+    const { destinationId, workload } = await deliverUnderWorkload({ 'server.check.interval.ms': 1000 }, 13)
 
     const broken = await target.whileFrozen(() => waitFor(
       async () => (await api.request('GET', `/destinations/${destinationId}`)).body.result[0],

@@ -6,7 +6,7 @@
  * not answering. An error is an answer (too many connections, a refused login): only silence counts.
  */
 import pg from 'pg'
-import { endClient } from '../../pg-connection-ending.js'
+import { endClient, settledWithin } from '../../pg-connection-ending.js'
 
 /** Starts checking; `onSilent` is called (once) with the reason when a check gets no answer. Returns the stop. */
 export function watchServer(connection: pg.ClientConfig, intervalMs: number, onSilent: (reason: string) => void): () => void {
@@ -35,13 +35,9 @@ async function answers(connection: pg.ClientConfig, withinMs: number): Promise<b
   // The connect timeout outlasts the check, so a connection that cannot even be opened in time counts as silence.
   const client = new pg.Client({ ...connection, connectionTimeoutMillis: withinMs * 2 })
   client.on('error', () => undefined)
-  let timer: NodeJS.Timeout | undefined
-  const check = client.connect().then(() => client.query('SELECT 1')).then(() => true, () => true)
-  const silence = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), withinMs)))
-  try {
-    return await Promise.race([check, silence])
-  } finally {
-    clearTimeout(timer)
-    void endClient(client)
-  }
+  let answered = false
+  const check = client.connect().then(() => client.query('SELECT 1')).finally(() => (answered = true))
+  await settledWithin(check, withinMs)
+  void endClient(client)
+  return answered
 }
