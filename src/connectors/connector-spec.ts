@@ -43,3 +43,12 @@ export interface ConnectorSpec {
   /** Cross-field checks after types are known. */
   check?(config: Readonly<Record<string, unknown>>): ConfigCheckProblem[]
 }
+
+/**
+ * For a setting where 0 turns a timer off: a positive value below `min` ms is a problem. Such a timer would fire
+ * on every ordinary pause (a probe every few milliseconds, a reconnect on a healthy connection), which no one means.
+ */
+export function zeroOrAtLeast(config: Readonly<Record<string, unknown>>, key: string, min: number): ConfigCheckProblem[] {
+  const value = config[key]
+  return typeof value === 'number' && value > 0 && value < min ? [{ key, msg: `must be 0 (off) or at least ${min}` }] : []
+}

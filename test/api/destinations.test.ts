@@ -112,6 +112,9 @@ for (const backend of metadataBackends()) {
       const badFormat = await t.request('POST', '/destinations', { token: admin(), body: body('bad-format', { ...CONFIG, 'table.name.format': '${tabel}_x' }) })
       expect(badFormat.status).toBe(422)
       expect(badFormat.body.detail[0]).toMatchObject({ loc: ['body', 'config', 'table.name.format'], msg: expect.stringContaining('${tabel}') })
+      const checkTooOften = await t.request('POST', '/destinations', { token: admin(), body: body('bad-check', { ...CONFIG, 'server.check.interval.ms': 5 }) })
+      expect(checkTooOften.status).toBe(422)
+      expect(checkTooOften.body.detail[0]).toMatchObject({ loc: ['body', 'config', 'server.check.interval.ms'], msg: 'Value error, must be 0 (off) or at least 1000' })
       expect((await t.request('GET', '/destinations', { token: admin() })).body.total).toBe(before)
     })
 

@@ -96,6 +96,7 @@ for (const backend of metadataBackends()) {
         [{ ...CONFIG, 'heartbeat.interval.ms': 10 }, { type: 'greater_than_equal', ctx: { ge: 1000 } }],
         [{ ...CONFIG, 'slot.name': 'Bad-Slot' }, { type: 'value_error', loc: ['body', 'config', 'slot.name'] }],
         [{ ...CONFIG, 'ssh.enabled': 'true' }, { type: 'value_error', loc: ['body', 'config', 'ssh.enabled'] }],
+        [{ ...CONFIG, 'replication.timeout.ms': 50 }, { type: 'value_error', loc: ['body', 'config', 'replication.timeout.ms'], msg: expect.stringContaining('at least 1000') }],
         [{ ...CONFIG, 'table.include.list.user.defined': 'public.(orders' }, { type: 'value_error', loc: ['body', 'config', 'table.include.list.user.defined'] }],
         [{ ...CONFIG, 'database.dbname.user.defined': 'other' }, { type: 'value_error', loc: ['body', 'config', 'database.dbname.user.defined'] }],
       ]

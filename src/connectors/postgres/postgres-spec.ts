@@ -2,7 +2,7 @@
  * The `postgresql` source connector's configuration keys: Streamkap's names (with their `.user.defined` spellings as
  * aliases), Debezium's defaults unless noted. Served by `GET /sources/connectors?connector_code=postgresql`.
  */
-import type { ConfigProperty, ConnectorSpec } from '../connector-spec.js'
+import { type ConfigProperty, type ConnectorSpec, zeroOrAtLeast } from '../connector-spec.js'
 
 const p = (prop: ConfigProperty): ConfigProperty => prop
 
@@ -35,7 +35,7 @@ export const POSTGRES_SOURCE_PROPERTIES: readonly ConfigProperty[] = [
   p({ name: 'key.converter.schemas.enable', displayName: 'Key schemas', description: 'Wrap keys in {schema, payload}.', type: 'boolean', required: false, default: false, advanced: true }),
   p({ name: 'topic.prefix', displayName: 'Topic prefix', description: 'Topic names are `<prefix>.<schema>.<table>`; defaults to `source_<source id>`.', type: 'string', required: false, setOnce: true, advanced: true }),
   p({ name: 'topic.partitions', displayName: 'Partitions per topic', description: 'Partition count of new topics.', type: 'int', required: false, default: 1, min: 1, max: 64, advanced: true }),
-  p({ name: 'replication.timeout.ms', displayName: 'Replication timeout (ms)', description: 'A replication connection on which the server sends nothing this long, even when asked to, is dropped and reconnected (the source reports why); 0 never. Like a standby\'s wal_receiver_timeout.', type: 'int', required: false, default: 60_000, min: 0, advanced: true }),
+  p({ name: 'replication.timeout.ms', displayName: 'Replication timeout (ms)', description: 'A replication connection on which the server sends nothing this long, even when asked to, is dropped and reconnected (the source reports why). 0: never; otherwise at least 1000. Like a standby\'s wal_receiver_timeout.', type: 'int', required: false, default: 60_000, min: 0, advanced: true }),
   p({ name: 'streaming.pause.max.ms', displayName: 'Max streaming pause (ms)', description: 'A blocking snapshot pausing streaming longer than this is reported.', type: 'int', required: false, default: 3_600_000, min: 1000, advanced: true }),
   p({ name: 'slot.max.retained.wal.bytes', displayName: 'Max retained WAL (bytes)', description: 'The slot retaining more WAL than this is reported.', type: 'int', required: false, default: 10 * 1024 * 1024 * 1024, min: 1, advanced: true }),
   p({ name: 'snapshot.read.only', displayName: 'Read-only snapshots', description: 'Streamkap setting, accepted for compatibility.', type: 'enum', values: ['Yes', 'No'], required: false, default: 'No', ignored: true, aliases: ['snapshot.read.only.user.defined'] }),
@@ -77,6 +77,7 @@ export const POSTGRES_SOURCE_SPEC: ConnectorSpec = {
     if (typeof prefix === 'string' && !/^[A-Za-z0-9._-]{1,200}$/.test(prefix)) {
       problems.push({ key: 'topic.prefix', msg: 'may contain only letters, digits, ".", "_" and "-"' })
     }
+    problems.push(...zeroOrAtLeast(config, 'replication.timeout.ms', 1000))
     return problems
   },
 }

@@ -2,7 +2,7 @@
  * The `postgresql` destination's configuration keys (Streamkap / Debezium JDBC sink names, with the spellings
  * Streamkap clients send as aliases). Served by `GET /destinations/connectors?connector_code=postgresql`.
  */
-import type { ConfigProperty, ConnectorSpec } from '../../connector-spec.js'
+import { type ConfigProperty, type ConnectorSpec, zeroOrAtLeast } from '../../connector-spec.js'
 
 const p = (prop: ConfigProperty): ConfigProperty => prop
 
@@ -32,10 +32,12 @@ export const POSTGRESQL_DESTINATION_SPEC: ConnectorSpec = {
     p({ name: 'delete.mode', displayName: 'Delete mode', description: 'delete: remove the row. soft: keep it and set __deleted = true.', type: 'enum', values: ['delete', 'soft'], required: false, default: 'delete', aliases: ['delete_mode', 'delete.mode.user.defined'] }),
     p({ name: 'schema.evolution', displayName: 'Schema evolution', description: 'basic: create tables and add new columns (native types such as numeric and timestamp when events carry their schema). none: tables must exist; unknown columns are dropped.', type: 'enum', values: ['basic', 'none'], required: false, default: 'basic', aliases: ['schema_evolution', 'schema.evolution.user.defined'] }),
     p({ name: 'batch.size', displayName: 'Batch size', description: 'Most change events applied per transaction (fewer when fewer are waiting, and at most 16 MiB of them).', type: 'int', required: false, default: DEFAULT_BATCH_SIZE, min: 1, max: 50_000, aliases: ['consumer.override.max.poll.records'], advanced: true }),
-    p({ name: 'server.check.interval.ms', displayName: 'Server check interval (ms)', description: 'While a batch takes longer than this, Sluice checks on a connection of its own that the target still answers; a check with no answer within this time fails the batch (the destination reports why and retries). 0: never.', type: 'int', required: false, default: 30_000, min: 0, advanced: true }),
+    p({ name: 'server.check.interval.ms', displayName: 'Server check interval (ms)', description: 'While a batch takes longer than this, Sluice checks on a connection of its own that the target still answers; a check with no answer within this time fails the batch (the destination reports why and retries). 0: never; otherwise at least 1000.', type: 'int', required: false, default: 30_000, min: 0, advanced: true }),
     p({ name: 'tasks.max', displayName: 'Tasks', description: 'Streamkap setting, accepted for compatibility (one task per pipeline).', type: 'int', required: false, default: 1, min: 1, ignored: true, advanced: true }),
   ],
   check(config) {
+    const tooShort = zeroOrAtLeast(config, 'server.check.interval.ms', 1000)
+    if (tooShort.length > 0) return tooShort
     const schema = config.schema
     if (typeof schema === 'string' && !/^[A-Za-z_][A-Za-z0-9_$]{0,62}$/.test(schema)) {
       return [{ key: 'schema', msg: 'must be a plain identifier (letters, digits, _ and $, up to 63 characters)' }]
