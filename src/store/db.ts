@@ -5,8 +5,9 @@
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import SqliteDatabase from 'better-sqlite3'
-import { type Compilable, type CompiledQuery, Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely'
+import { type Compilable, type CompiledQuery, Kysely, Migrator, PostgresDialect, type PostgresPool, type PostgresPoolClient, SqliteDialect } from 'kysely'
 import pg from 'pg'
+import { socketOf } from '../util/pg-connection-ending.js'
 import { migrationProvider } from './migrations/index.js'
 import type { Database } from './schema.js'
 
@@ -23,10 +24,15 @@ export interface OpenMetadataOptions {
   url?: string
   /** Where the SQLite file lives. */
   dataDir: string
+  /** PostgreSQL only: how long a connection or a query may wait for the server (default 30 s; see below). */
+  timeoutMs?: number
 }
 
+/** Metadata queries are small: one that has had no answer for this long is talking to a server that is not there. */
+const METADATA_TIMEOUT_MS = 30_000
+
 export async function openMetadataDb(options: OpenMetadataOptions): Promise<MetadataDb> {
-  const metadata = options.url ? openPostgres(options.url) : openSqlite(options.dataDir)
+  const metadata = options.url ? openPostgres(options.url, options.timeoutMs ?? METADATA_TIMEOUT_MS) : openSqlite(options.dataDir)
   await migrate(metadata.db)
   return metadata
 }
@@ -66,12 +72,69 @@ function withStatementCache(database: SqliteDatabase.Database): SqliteDialectDat
 
 type SqliteDialectDatabase = ConstructorParameters<typeof SqliteDialect>[0]['database'] & object
 
-function openPostgres(url: string): MetadataDb {
-  const pool = new pg.Pool({ connectionString: url, max: 10 })
+function openPostgres(url: string, timeoutMs: number): MetadataDb {
+  // connectionTimeoutMillis bounds both a new connection and the wait for a free one.
+  const pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: timeoutMs })
   // An idle pooled connection dropped by the server (restart, failover) must not crash Sluice; the pool replaces it.
   pool.on('error', () => undefined)
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: droppingSilentConnections(pool, timeoutMs) }) })
   return { db, dialect: 'postgres', close: () => db.destroy() }
+}
+
+/**
+ * The pool, its clients' queries bounded: a query with no answer within `timeoutMs` fails and its connection is
+ * dropped, so a metadata database that stops answering (a hung host, a network that drops packets without resetting
+ * connections) fails API calls and offset commits with a reason instead of hanging them for ever. Not pg's
+ * `query_timeout`: that fails the query but leaves the connection in the pool with the query still running, so the
+ * next user of that connection would wait behind it. A dropped connection is not queryable, so the pool discards
+ * it on release and opens a new one when needed.
+ */
+function droppingSilentConnections(pool: pg.Pool, timeoutMs: number): PostgresPool {
+  /** Clients given a listener for the error pg emits when their connection is dropped while checked out. */
+  const listening = new WeakSet<pg.PoolClient>()
+  return {
+    async connect(): Promise<PostgresPoolClient> {
+      const client = await pool.connect()
+      if (!listening.has(client)) {
+        client.on('error', () => undefined)
+        listening.add(client)
+      }
+      let dropped = false
+      const drop = () => {
+        dropped = true
+        socketOf(client)?.destroy()
+      }
+      return {
+        query: ((...args: Parameters<pg.PoolClient['query']>) => {
+          const result = (client.query as (...a: unknown[]) => unknown)(...args)
+          return result instanceof Promise ? answeredWithin(result, timeoutMs, drop) : result
+        }) as PostgresPoolClient['query'],
+        // A dropped connection leaves the pool at once rather than when its socket's close is noticed.
+        release: (destroy?: boolean) => client.release(dropped || destroy === true),
+      }
+    },
+    end: () => pool.end(),
+  }
+}
+
+/** `query`'s outcome, or after `timeoutMs` a rejection and `drop()`. */
+function answeredWithin<T>(query: Promise<T>, timeoutMs: number, drop: () => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(new Error(`the metadata database did not answer within ${timeoutMs / 1000} s; its connection was dropped`))
+      drop()
+    }, timeoutMs)
+    query.then(
+      (value) => {
+        clearTimeout(timer)
+        resolve(value)
+      },
+      (error: unknown) => {
+        clearTimeout(timer)
+        reject(error)
+      },
+    )
+  })
 }
 
 async function migrate(db: Kysely<Database>): Promise<void> {

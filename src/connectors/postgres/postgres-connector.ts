@@ -5,7 +5,7 @@
  */
 import pg from 'pg'
 import { ConnectorError } from '../connector-error.js'
-import { endClient } from '../pg-connection-ending.js'
+import { endClient } from '../../util/pg-connection-ending.js'
 import type { SnapshotRun } from '../snapshot-run.js'
 import type { SourceConnector, SourceTaskContext, TableDescription, TaskLogger } from '../source.js'
 import { parsePostgresConfig, type PostgresSourceConfig } from './postgres-config.js'

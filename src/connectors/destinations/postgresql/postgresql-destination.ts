@@ -3,7 +3,7 @@
  * (`batch-plan.ts`) and applied set-based in one transaction (`postgresql-writer.ts`).
  */
 import pg from 'pg'
-import { CLOSE_GRACE_MS, settledWithin, socketOf } from '../../pg-connection-ending.js'
+import { CLOSE_GRACE_MS, settledWithin, socketOf } from '../../../util/pg-connection-ending.js'
 import type { DestinationConnector, DestinationWriter } from '../destination.js'
 import { planBatch, tableNameFor } from './batch-plan.js'
 import { POSTGRESQL_DESTINATION_SPEC, readConfig } from './postgresql-config.js'

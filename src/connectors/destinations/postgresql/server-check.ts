@@ -6,7 +6,7 @@
  * not answering. An error is an answer (too many connections, a refused login): only silence counts.
  */
 import pg from 'pg'
-import { endClient, settledWithin } from '../../pg-connection-ending.js'
+import { endClient, settledWithin } from '../../../util/pg-connection-ending.js'
 
 /** Starts checking; `onSilent` is called (once) with the reason when a check gets no answer. Returns the stop. */
 export function watchServer(connection: pg.ClientConfig, intervalMs: number, onSilent: (reason: string) => void): () => void {

@@ -18,7 +18,7 @@
 import { Duplex, type DuplexOptions } from 'node:stream'
 import pg from 'pg'
 import * as copyStreams from 'pg-copy-streams'
-import { backendPid, cancelBackend, endClient, settledWithin } from '../../pg-connection-ending.js'
+import { backendPid, cancelBackend, endClient, settledWithin } from '../../../util/pg-connection-ending.js'
 import { type Lsn, formatLsn, parseLsn } from './lsn.js'
 import { toConnectorError } from './replication-errors.js'
 import {

@@ -12,7 +12,7 @@
  * never be read, the query never end, and every later query on the client (the snapshot's COMMIT) would wait forever.
  */
 import pg from 'pg'
-import { backendPid, cancelBackend, settledWithin, socketOf } from '../../pg-connection-ending.js'
+import { backendPid, cancelBackend, settledWithin, socketOf } from '../../../util/pg-connection-ending.js'
 import { CopyDataFramer, type CopyRows } from './copy-data-framer.js'
 
 export type { CopyRows }

@@ -19,7 +19,7 @@ import { quoteIdent, quoteTable, type SqlClient } from '../replication/sql.js'
 import { ChangeMapper, type MappedTable } from '../streaming/change-mapper.js'
 import type { StreamInterceptor, StreamingControl } from '../streaming/streaming-control.js'
 import type { TypeRegistry } from '../types/type-registry.js'
-import { endClient } from '../../pg-connection-ending.js'
+import { endClient } from '../../../util/pg-connection-ending.js'
 import { untilAborted, waitForWake } from './abortable.js'
 import { readTableShape } from './table-schema-reader.js'
 

@@ -1,6 +1,6 @@
 /**
- * Ending PostgreSQL connections (the source's and the destination's) when a task stops, without waiting on the
- * server for long. A database that stops answering (a hung host, a network that drops packets without resetting
+ * Ending PostgreSQL connections (a source's, a destination's, the metadata store's) without waiting on the server for
+ * long. A database that stops answering (a hung host, a network that drops packets without resetting
  * connections) must not hang a restart, a pause or `stop_blocking_snapshot`: pg's `end()` waits for the server to
  * close its side of the connection, and a cancel needs a new connection to the server. Each gets CLOSE_GRACE_MS;
  * then the socket is dropped, which is what a closed connection means to the backend anyway (it ends its work as
