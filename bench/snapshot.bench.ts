@@ -26,6 +26,11 @@
  * (d) memory of the Sluice process alone (not of this bench, tsx or the pg client): its VmRSS from
  *     `/proc/<pid>/status`, sampled every 25 ms while each blocking snapshot runs (peak reported), once it has
  *     started, and its VmHWM (lifetime peak RSS) at the end. Needs Linux /proc.
+ * (e) CPU, to tell where a snapshot's time goes: for (a) the PostgreSQL server's CPU seconds, and for each blocking
+ *     snapshot the Sluice process's per thread (its main thread, its busiest others — the log's worker first), each
+ *     with its run-queue wait (runnable, but the CPUs busy: /proc/…/schedstat), the server's (its live processes
+ *     plus the backends the postmaster reaped) and the whole machine's busy, idle, iowait and steal time
+ *     (/proc/stat). Needs Linux /proc.
  *
  * Targets: (b) one thread ≥ 50% of raw COPY rows/s; (c) call < 2 s, streaming resumed < 1 s; (d) < 300 MB.
  * Asserts nothing; writes bench/results/snapshot.json.
@@ -59,6 +64,8 @@ const PULSE = 'snap_pulse'
 const POLL_MS = 25
 const RSS_SAMPLE_MS = 25
 const RESUME_POLL_MS = 10
+/** /proc's clock ticks per second (USER_HZ, 100 on Linux). */
+const CLOCK_TICKS = 100
 const REPO = join(import.meta.dirname, '..')
 const ADMIN = { clientId: 'bench', secret: 'bench-secret' }
 
@@ -113,6 +120,83 @@ function sampleRss(pid: number): { stop(): Promise<number> } {
       await inFlight
       const last = await procStatusBytes(pid, 'VmRSS')
       return Math.max(peak, last ?? 0)
+    },
+  }
+}
+
+/** CPU time a process or thread has used (user + system) from its `/proc/…/stat`, and its reaped children's. */
+async function procCpu(statPath: string): Promise<{ own: number; children: number } | null> {
+  try {
+    const stat = await readFile(statPath, 'utf8')
+    // Fields after the command (which may hold spaces) start after its closing parenthesis, with field 3 (state).
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return { own: (Number(f[11]) + Number(f[12])) / CLOCK_TICKS, children: (Number(f[13]) + Number(f[14])) / CLOCK_TICKS }
+  } catch {
+    return null // gone meanwhile
+  }
+}
+
+/** Seconds a thread has waited on a run queue: runnable, but another thread had the CPU (`/proc/…/schedstat`). */
+async function runQueueWait(schedstatPath: string): Promise<number | null> {
+  try {
+    return Number((await readFile(schedstatPath, 'utf8')).split(' ')[1]) / 1e9
+  } catch {
+    return null
+  }
+}
+
+/** The machine's CPU time by state (/proc/stat's first line), in seconds summed over its CPUs. */
+async function machineCpu(): Promise<{ busy: number; idle: number; iowait: number; steal: number }> {
+  const [, user, nice, system, idle, iowait, irq, softirq, steal] = (await readFile('/proc/stat', 'utf8')).split('\n')[0].trim().split(/\s+/).map(Number)
+  return { busy: (user + nice + system + irq + softirq) / CLOCK_TICKS, idle: idle / CLOCK_TICKS, iowait: iowait / CLOCK_TICKS, steal: steal / CLOCK_TICKS }
+}
+
+interface CpuSample {
+  machine: { busy: number; idle: number; iowait: number; steal: number }
+  /** Seconds per thread of the Sluice process, by thread id (the main thread's id is the process's). */
+  sluiceThreads: Map<number, number>
+  /** Seconds per thread of the Sluice process spent runnable but waiting for a CPU. */
+  runQueueWaits: Map<number, number>
+  /** Seconds of the whole PostgreSQL server: its live processes plus the exited backends the postmaster reaped. */
+  postgres: number
+}
+
+async function sampleCpu(sluicePid: number, postgresPids: number[]): Promise<CpuSample> {
+  const sluiceThreads = new Map<number, number>()
+  for (const tid of await readdir(`/proc/${sluicePid}/task`).catch(() => [] as string[])) {
+    const cpu = await procCpu(`/proc/${sluicePid}/task/${tid}/stat`)
+    if (cpu) sluiceThreads.set(Number(tid), cpu.own)
+  }
+  const runQueueWaits = new Map<number, number>()
+  for (const tid of sluiceThreads.keys()) runQueueWaits.set(tid, (await runQueueWait(`/proc/${sluicePid}/task/${tid}/schedstat`)) ?? 0)
+  let postgres = 0
+  for (const [i, pid] of postgresPids.entries()) {
+    const cpu = await procCpu(`/proc/${pid}/stat`)
+    if (cpu) postgres += cpu.own + (i === 0 ? cpu.children : 0)
+  }
+  return { sluiceThreads, runQueueWaits, postgres, machine: await machineCpu() }
+}
+
+/** CPU seconds used between two samples: Sluice's main thread, its busiest other threads, PostgreSQL. */
+function cpuUsed(before: CpuSample, after: CpuSample, sluicePid: number) {
+  const threads = [...after.sluiceThreads].map(([tid, s]) => ({ tid, seconds: s - (before.sluiceThreads.get(tid) ?? 0),
+    runQueueWait: (after.runQueueWaits.get(tid) ?? 0) - (before.runQueueWaits.get(tid) ?? 0) }))
+  const main = threads.find((t) => t.tid === sluicePid) ?? { seconds: 0, runQueueWait: 0 }
+  const others = threads.filter((t) => t.tid !== sluicePid).sort((a, b) => b.seconds - a.seconds)
+  const round = (n: number) => Math.round(n * 100) / 100
+  return {
+    sluiceMainThread: round(main.seconds),
+    sluiceMainThreadRunQueueWait: round(main.runQueueWait),
+    sluiceOtherThreads: others.slice(0, 3).map((t) => round(t.seconds)),
+    sluiceOtherThreadsRunQueueWait: others.slice(0, 3).map((t) => round(t.runQueueWait)),
+    sluiceTotal: round(threads.reduce((sum, t) => sum + t.seconds, 0)),
+    postgres: round(after.postgres - before.postgres),
+    /** The whole machine's CPU seconds by state (all processes, all CPUs): what else ran, and what stayed idle. */
+    machine: {
+      busy: round(after.machine.busy - before.machine.busy),
+      idle: round(after.machine.idle - before.machine.idle),
+      iowait: round(after.machine.iowait - before.machine.iowait),
+      steal: round(after.machine.steal - before.machine.steal),
     },
   }
 }
@@ -287,9 +371,11 @@ try {
   console.log(`table: ${fmt(ROWS)} rows, heap ${mb(Number(size.heap))} MB (${bytesPerRow.toFixed(0)} bytes/row) in ${((nowMs() - started) / 1000).toFixed(1)} s`)
 
   // ---- (a) raw COPY -------------------------------------------------------------------------------------------
-  async function rawCopy(): Promise<{ seconds: number; bytes: number }> {
+  async function rawCopy(): Promise<{ seconds: number; bytes: number; postgresCpuSeconds: number }> {
     const client = new pg.Client(pgServer.config())
     await client.connect()
+    const postgresPids = await pgServer.processIds()
+    const cpuBefore = await sampleCpu(child.pid, postgresPids)
     try {
       let bytes = 0
       const t0 = nowMs()
@@ -299,7 +385,8 @@ try {
           done()
         },
       }))
-      return { seconds: (nowMs() - t0) / 1000, bytes }
+      const seconds = (nowMs() - t0) / 1000
+      return { seconds, bytes, postgresCpuSeconds: cpuUsed(cpuBefore, await sampleCpu(child.pid, postgresPids), child.pid).postgres }
     } finally {
       await client.end()
     }
@@ -307,31 +394,40 @@ try {
   const copies = [await rawCopy(), await rawCopy()]
   const bestCopy = copies.reduce((a, b) => (b.seconds < a.seconds ? b : a))
   const rawRowsPerSecond = ROWS / bestCopy.seconds
-  console.log(`(a) raw COPY: ${fmt(rawRowsPerSecond)} rows/s (${copies.map((c) => c.seconds.toFixed(2)).join(' s, ')} s; ${mb(bestCopy.bytes)} MB of text)`)
+  console.log(`(a) raw COPY: ${fmt(rawRowsPerSecond)} rows/s (${copies.map((c) => c.seconds.toFixed(2)).join(' s, ')} s; ${mb(bestCopy.bytes)} MB of text; ` +
+    `PostgreSQL used ${bestCopy.postgresCpuSeconds.toFixed(2)} CPU s)`)
 
   // ---- (b) blocking snapshot ----------------------------------------------------------------------------------
-  async function blockingSnapshot(threads: number, name = `bench-blocking-${threads}`): Promise<{ seconds: number; rowsPerSecond: number; peakRssBytes: number; rssBeforeBytes: number | null; sourceId: string }> {
+  async function blockingSnapshot(threads: number, name = `bench-blocking-${threads}`) {
     const sourceId = await createSource(name, { 'snapshot.max.threads': threads })
     const rssBeforeBytes = await procStatusBytes(child.pid, 'VmRSS')
     const rss = sampleRss(child.pid)
+    const postgresPids = await pgServer.processIds()
+    const cpuBefore = await sampleCpu(child.pid, postgresPids)
     const t0 = nowMs()
     await api('POST', '/sources/snapshot', { source_id: sourceId, snapshot_type: 'blocking', topic_names: [`public.${TABLE}`] })
     const run = await waitForRun(sourceId, (r) => r.status === 'completed', 30 * 60_000)
     const seconds = (nowMs() - t0) / 1000
+    const cpuSeconds = cpuUsed(cpuBefore, await sampleCpu(child.pid, postgresPids), child.pid)
     const peakRssBytes = await rss.stop()
     if (run.rows_read !== ROWS) throw new Error(`snapshot read ${run.rows_read} rows, expected ${ROWS}`)
-    return { seconds, rowsPerSecond: ROWS / seconds, peakRssBytes, rssBeforeBytes, sourceId }
+    return { seconds, rowsPerSecond: ROWS / seconds, peakRssBytes, rssBeforeBytes, sourceId, cpuSeconds }
   }
   const mbOrNa = (bytes: number | null) => (bytes === null ? 'n/a' : `${mb(bytes)} MB`)
   const one = await blockingSnapshot(1)
   const ratio = one.rowsPerSecond / rawRowsPerSecond
   console.log(`(b) blocking snapshot, 1 thread: ${fmt(one.rowsPerSecond)} rows/s (${one.seconds.toFixed(2)} s) = ` +
     `${(ratio * 100).toFixed(1)}% of raw COPY (target ≥ 50%); Sluice peak RSS ${mb(one.peakRssBytes)} MB (${mbOrNa(one.rssBeforeBytes)} before)`)
+  const cpuLine = ({ cpuSeconds: c }: typeof one) => `CPU s: Sluice main thread ${c.sluiceMainThread} (and ${c.sluiceMainThreadRunQueueWait} s runnable, waiting for a CPU), its busiest other threads ` +
+    `${c.sluiceOtherThreads.map((s, i) => `${s} (${c.sluiceOtherThreadsRunQueueWait[i]})`).join(', ')} (all ${c.sluiceTotal}); PostgreSQL ${c.postgres}; machine: busy ${c.machine.busy}, ` +
+    `idle ${c.machine.idle}, iowait ${c.machine.iowait}, steal ${c.machine.steal}`
+  console.log(`    ${cpuLine(one)}`)
   // The same again in the same process, for information: the first run also pays for compiling the hot paths, which
   // a long-running Sluice has done long before (the target is judged on the first).
   const again = await blockingSnapshot(1, 'bench-blocking-1-again')
   console.log(`    blocking snapshot, 1 thread, again in the same process: ${fmt(again.rowsPerSecond)} rows/s (${again.seconds.toFixed(2)} s) = ` +
     `${((again.rowsPerSecond / rawRowsPerSecond) * 100).toFixed(1)}% of raw COPY`)
+  console.log(`    ${cpuLine(again)}`)
   // Sources (and their topics) are deleted only after all measurements: the log collects a deleted topic's
   // records in the background, and doing that during the next run slowed it by a fifth (two threads measured
   // slower than one; in isolation they are equal).
@@ -412,9 +508,11 @@ try {
     load: { atStart: loadAtStart, atEnd: load() },
     sluice: { process: 'node bin/sluice.js start (dist/, built with tsc -p tsconfig.build.json)', startupMs: Math.round(child.startupMs), buildMs: Math.round(buildMs), profiled: args.profile },
     table: { rows: ROWS, heapBytes: Number(size.heap), heapBytesPerRow: Math.round(bytesPerRow), totalBytes: Number(size.total) },
-    rawCopy: { rowsPerSecond: Math.round(rawRowsPerSecond), seconds: copies.map((c) => Number(c.seconds.toFixed(3))), bytes: bestCopy.bytes },
+    rawCopy: { rowsPerSecond: Math.round(rawRowsPerSecond), seconds: copies.map((c) => Number(c.seconds.toFixed(3))), bytes: bestCopy.bytes,
+      postgresCpuSeconds: bestCopy.postgresCpuSeconds },
     blocking: {
-      oneThread: { rowsPerSecond: Math.round(one.rowsPerSecond), seconds: Number(one.seconds.toFixed(3)), ratioToRawCopy: Number(ratio.toFixed(3)), peakRssBytes: one.peakRssBytes, rssBeforeBytes: one.rssBeforeBytes },
+      oneThread: { rowsPerSecond: Math.round(one.rowsPerSecond), seconds: Number(one.seconds.toFixed(3)), ratioToRawCopy: Number(ratio.toFixed(3)), peakRssBytes: one.peakRssBytes, rssBeforeBytes: one.rssBeforeBytes,
+        cpuSeconds: one.cpuSeconds },
       oneThreadAgain: { rowsPerSecond: Math.round(again.rowsPerSecond), seconds: Number(again.seconds.toFixed(3)), ratioToRawCopy: Number((again.rowsPerSecond / rawRowsPerSecond).toFixed(3)) },
       twoThreads: { rowsPerSecond: Math.round(two.rowsPerSecond), seconds: Number(two.seconds.toFixed(3)), ratioToRawCopy: Number((two.rowsPerSecond / rawRowsPerSecond).toFixed(3)), peakRssBytes: two.peakRssBytes, rssBeforeBytes: two.rssBeforeBytes },
     },

@@ -32,6 +32,8 @@ export interface TestPostgres {
    * connections), then lets it go on (SIGCONT) as it was, whether `work` succeeded or not.
    */
   whileFrozen<T>(work: () => Promise<T>): Promise<T>
+  /** The server's processes: its postmaster first, then every process descended from it. */
+  processIds(): Promise<number[]>
   /** Stops the server and deletes its data directory. */
   destroy(): Promise<void>
 }
@@ -111,6 +113,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
         await signalServer(join(dir, 'data'), 'SIGCONT')
       }
     },
+    processIds: () => serverProcesses(join(dir, 'data')),
     async destroy() {
       try {
         await api.stop()
