@@ -2,12 +2,14 @@
  * Turns snapshot reads into records and appends them in batches. It holds back one event so it can stamp
  * Debezium's `source.snapshot` markers, which need to know what comes next: `first` for the run's first record,
  * `first_in_data_collection` / `last_in_data_collection` at table edges, `last` for the run's final record, `true`
- * otherwise. `checkpoint` resolves when everything emitted so far is durable.
+ * otherwise. `checkpoint` ends a table or the run: it releases the held record with its marker and resolves when
+ * everything emitted so far is durable.
  *
- * Several readers (`snapshot.max.threads`) share one emitter. A reader that finishes a chunk while others still
- * read must not release the held record if it is its own: it may yet be the table's or the run's last record and
- * need that marker. `checkpointOwn` leaves it held and resolves once another emit or the final checkpoint has made
- * it durable. Appends are serialized, so a resolved append means every earlier record is durable too.
+ * A chunk's end is not an edge: the held record may yet be the table's or the run's last (several readers,
+ * `snapshot.max.threads`, share one emitter and finish chunks in any order), and the read should not stop for it.
+ * `emitted()` resolves once everything emitted so far is durable, carried by the batches that follow, without
+ * cutting a batch or releasing the held record. Appends are serialized, so a resolved append means every earlier
+ * record is durable too.
  *
  * Rows arrive as JSON bytes (CopyRowEncoder) written into `rowWriter()`; the held row keeps its writer until it is
  * released, when its key and its value are written into the batch: the value is the after image with the envelope
@@ -32,8 +34,7 @@ interface Held {
   row: EncodedRow
   writer: ByteWriter
   marker: SnapshotMarker
-  owner: unknown
-  /** Resolved once this record is durable (readers waiting in `checkpointOwn`). */
+  /** Resolved once this record is durable (see `emitted`). */
   waiters: Array<() => void>
 }
 
@@ -44,6 +45,8 @@ export class SnapshotEmitter {
   private tableStart = false
   /** Records released into batches so far; `durable` waits on a count. */
   private released = 0
+  /** Records known durable: released into batches that have been appended. */
+  private durableCount = 0
   private durable: Array<{ count: number; resolve: () => void }> = []
   /** Appends run in order; a failed one fails every later append and checkpoint (see AppendQueue). */
   private readonly appends = new AppendQueue()
@@ -75,7 +78,7 @@ export class SnapshotEmitter {
    * Adds a row encoded into `rowWriter()`; returns a promise (to await before the next) only when a full batch had to
    * be handed over.
    */
-  emit(topic: string, row: EncodedRow, owner: unknown = null): Promise<void> | undefined {
+  emit(topic: string, row: EncodedRow): Promise<void> | undefined {
     const writer = this.spare
     const previous = this.held
     if (previous) {
@@ -89,7 +92,7 @@ export class SnapshotEmitter {
     else if (this.tableStart) marker = 'first_in_data_collection'
     this.first = false
     this.tableStart = false
-    this.held = { topic, row, writer, marker, owner, waiters: [] }
+    this.held = { topic, row, writer, marker, waiters: [] }
     return this.batch.isFull(BATCH_RECORDS) ? this.appendAhead() : undefined
   }
 
@@ -97,7 +100,7 @@ export class SnapshotEmitter {
    * Makes everything emitted so far durable. `edge` says what just ended, so the held-back record gets its marker:
    * the last record of a table, or of the whole run.
    */
-  async checkpoint(edge: 'chunk' | 'table' | 'run'): Promise<void> {
+  async checkpoint(edge: 'table' | 'run'): Promise<void> {
     const held = this.held
     if (held && edge === 'run') held.marker = 'last'
     else if (held && edge === 'table' && held.marker === 'true') held.marker = 'last_in_data_collection'
@@ -105,13 +108,17 @@ export class SnapshotEmitter {
     await this.flush()
   }
 
-  /** Makes `owner`'s records durable, keeping its record held back if it is the latest (see above). */
-  async checkpointOwn(owner: unknown): Promise<void> {
-    const held = this.held
-    if (!held || held.owner !== owner) return this.flush()
-    const durable = new Promise<void>((resolve) => held.waiters.push(resolve))
-    await this.flush()
-    await durable
+  /**
+   * Resolves once every record emitted so far is durable: when the batches that follow (or the next checkpoint) have
+   * carried them into the log. Waits for nothing itself. Never resolves if an append fails; the next `emit` or
+   * `checkpoint` throws then.
+   */
+  emitted(): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.held) this.held.waiters.push(resolve)
+      else if (this.released <= this.durableCount) resolve()
+      else this.durable.push({ count: this.released, resolve })
+    })
   }
 
   private async flush(): Promise<void> {
@@ -143,6 +150,7 @@ export class SnapshotEmitter {
       this.metrics.bytesSent += batch.bytes
       this.metrics.snapshotEvents += batch.length
       this.metrics.lastEventAtMs = Date.now()
+      this.durableCount = count
       this.durable = this.durable.filter((w) => (w.count <= count ? void w.resolve() : true))
     }
   }

@@ -1,0 +1,104 @@
+import { describe, expect, it } from 'vitest'
+import type { RecordBatch } from '../../../log/record-batch.js'
+import type { TopicLog } from '../../../log/topic-log.js'
+import { newSourceMetrics } from '../../source.js'
+import { parsePostgresConfig } from '../postgres-config.js'
+import { ChangeMapper } from '../streaming/change-mapper.js'
+import * as oid from '../types/pg-oids.js'
+import { TypeRegistry } from '../types/type-registry.js'
+import { CopyRowEncoder } from './copy-row-encoder.js'
+import { SnapshotEmitter } from './snapshot-emitter.js'
+
+const config = parsePostgresConfig({ 'database.hostname': 'db', 'database.dbname': 'app', 'database.user': 'u', 'database.password': 'p' }, 'src')
+const mapper = new ChangeMapper(config, new TypeRegistry([]))
+const table = mapper.defineRelation(
+  { tag: 'relation', relationId: 1, schema: 'public', name: 't', replicaIdentity: 'default',
+    columns: [{ isKey: true, name: 'id', typeOid: oid.INT8, typeMod: -1 }, { isKey: false, name: 'note', typeOid: oid.TEXT, typeMod: -1 }] },
+  { primaryKey: ['id'], notNull: new Set(['id']) },
+)
+const encoder = new CopyRowEncoder(mapper)
+
+/** A log whose appends wait until the test settles them, recording each batch's records' markers. */
+function controlledLog() {
+  const appends: Array<{ markers: string[]; settle: (error?: Error) => void }> = []
+  const log = {
+    append(batch: RecordBatch) {
+      const text = (bytes: Uint8Array | undefined) => Buffer.from(bytes ?? []).toString('utf8')
+      const markers = batch.toAppendRecords().map((r) => JSON.parse(`${text(r.frame?.prefix)}"x"${text(r.frame?.suffix)}`).source.snapshot as string)
+      return new Promise((resolve, reject) => {
+        appends.push({ markers, settle: (error) => (error ? reject(error) : resolve([])) })
+      })
+    },
+  } as unknown as TopicLog
+  return { log, appends }
+}
+
+function emitRows(emitter: SnapshotEmitter, from: number, to: number): Array<Promise<void>> {
+  const waits: Array<Promise<void>> = []
+  for (let id = from; id < to; id++) {
+    const line = Buffer.from(`${id}\trow ${id}`)
+    const full = emitter.emit(table.topic, encoder.write(table, line, 0, line.length, null, 1_000_000n, emitter.rowWriter()))
+    if (full) waits.push(full)
+  }
+  return waits
+}
+
+/** Lets pending callbacks run (appends start in a promise callback). */
+async function ticks(): Promise<void> {
+  for (let i = 0; i < 10; i++) await new Promise((resolve) => setImmediate(resolve))
+}
+
+/** Whether `promise` has settled once pending callbacks ran. */
+async function settled(promise: Promise<unknown>): Promise<boolean> {
+  let done = false
+  promise.then(() => (done = true), () => (done = true))
+  await ticks()
+  return done
+}
+
+describe('SnapshotEmitter.emitted (a chunk ends without stopping the read)', () => {
+  it('resolves once the batches that follow carry every record emitted so far into the log, held record included', async () => {
+    const { log, appends } = controlledLog()
+    const emitter = new SnapshotEmitter(log, config, newSourceMetrics())
+    emitter.startTable()
+    emitRows(emitter, 1, 4)
+    const chunkDurable = emitter.emitted()
+    expect(await settled(chunkDurable)).toBe(false)
+    expect(appends).toHaveLength(0) // nothing was cut or flushed for it
+
+    // The next chunk's rows fill a batch (2,000 records): the first chunk's held row is released into it.
+    emitRows(emitter, 4, 2004)
+    await ticks()
+    expect(appends).toHaveLength(1)
+    expect(await settled(chunkDurable)).toBe(false)
+    appends[0].settle()
+    expect(await settled(chunkDurable)).toBe(true)
+
+    // The table's end still marks its last record and waits for the log.
+    const end = emitter.checkpoint('run')
+    await settled(end)
+    appends[1].settle()
+    await end
+    expect(appends[0].markers[0]).toBe('first')
+    expect(appends[0].markers.slice(1)).toEqual(Array(1999).fill('true'))
+    expect(appends[1].markers.at(-1)).toBe('last')
+    // Nothing emitted since: already durable.
+    expect(await settled(emitter.emitted())).toBe(true)
+  })
+
+  it('never resolves when the append carrying it fails; the read learns of it from its next emit', async () => {
+    const { log, appends } = controlledLog()
+    const emitter = new SnapshotEmitter(log, config, newSourceMetrics())
+    emitter.startTable()
+    emitRows(emitter, 1, 10)
+    const chunkDurable = emitter.emitted()
+    emitRows(emitter, 10, 2010)
+    await ticks()
+    appends[0].settle(new Error('disk full'))
+    expect(await settled(chunkDurable)).toBe(false)
+    // The next full batch waits on the failed one and fails with it.
+    const waits = emitRows(emitter, 2010, 4011)
+    expect(waits).toHaveLength(1)
+    await expect(waits[0]).rejects.toThrow('disk full')
+  })
+})
