@@ -49,10 +49,6 @@ export interface BatchRow {
 /** What an encoder produces: a row to insert (or to write over an existing one). */
 export type EncodedBatch = Omit<BatchRow, 'id'>
 
-/**
- * Builds rows' blobs, a record at a time, in offset order. `cut()` ends a row and starts the next in the same
- * buffer, so an appender that knows its records' total size allocates once for all of a partition's rows.
- */
 /** Scratch for a timestamp's little-endian IEEE 754 bytes (the header stores it as a double). */
 const TIMESTAMP_BYTES = new Uint8Array(8)
 const TIMESTAMP = new DataView(TIMESTAMP_BYTES.buffer)
@@ -65,6 +61,10 @@ function writeInt32(data: Buffer, at: number, value: number): void {
   data[at + 3] = value >>> 24
 }
 
+/**
+ * Builds rows' blobs, a record at a time, in offset order. `cut()` ends a row and starts the next in the same
+ * buffer, so an appender that knows its records' total size allocates once for all of a partition's rows.
+ */
 export class BatchEncoder {
   private data: Buffer
   private position = 0
