@@ -195,6 +195,8 @@ async function readTable(
   let saving = Promise.resolve()
   /** A progress save that failed: the read stops at the next chunk (saves run behind the read, see below). */
   let saveFailure: { error: unknown } | null = null
+  /** Set when the table is left early: a save still waiting must not write this table's stale run over later ones. */
+  let abandoned = false
   /** Readers inside a chunk's COPY: a reader that ends its chunk while others still read leaves the markers to them. */
   let copying = 0
 
@@ -232,7 +234,7 @@ async function readTable(
       durable.catch(() => undefined)
       saving = saving.then(async () => {
         await durable
-        if (signal.aborted) return
+        if (signal.aborted || abandoned) return
         cursor.done.push(start)
         cursor.failures = 0
         rowsRead += count
@@ -248,7 +250,10 @@ async function readTable(
   }
   await Promise.all(workers.map((client) => work(client)))
   // After a stop no batch follows, so a save still waiting for its chunk to become durable would wait for ever.
-  if (signal.aborted || stop) return run
+  if (signal.aborted || stop) {
+    abandoned = true
+    return run
+  }
   await saving
   if (signal.aborted || stop) return run
   return channel.save(patchTable(run, state.topic, { status: 'completed', endedAt: new Date().toISOString(), rowsRead }))
