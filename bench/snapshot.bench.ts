@@ -161,6 +161,10 @@ interface CpuSample {
   postgres: number
 }
 
+/**
+ * `postgresPids` is listed anew for each sample: a backend that starts in between (the snapshot's connection) counts
+ * with its own time, one that exits in between with the postmaster's reaped children's.
+ */
 async function sampleCpu(sluicePid: number, postgresPids: number[]): Promise<CpuSample> {
   const sluiceThreads = new Map<number, number>()
   for (const tid of await readdir(`/proc/${sluicePid}/task`).catch(() => [] as string[])) {
@@ -374,8 +378,7 @@ try {
   async function rawCopy(): Promise<{ seconds: number; bytes: number; postgresCpuSeconds: number }> {
     const client = new pg.Client(pgServer.config())
     await client.connect()
-    const postgresPids = await pgServer.processIds()
-    const cpuBefore = await sampleCpu(child.pid, postgresPids)
+    const cpuBefore = await sampleCpu(child.pid, await pgServer.processIds())
     try {
       let bytes = 0
       const t0 = nowMs()
@@ -386,7 +389,7 @@ try {
         },
       }))
       const seconds = (nowMs() - t0) / 1000
-      return { seconds, bytes, postgresCpuSeconds: cpuUsed(cpuBefore, await sampleCpu(child.pid, postgresPids), child.pid).postgres }
+      return { seconds, bytes, postgresCpuSeconds: cpuUsed(cpuBefore, await sampleCpu(child.pid, await pgServer.processIds()), child.pid).postgres }
     } finally {
       await client.end()
     }
@@ -402,13 +405,12 @@ try {
     const sourceId = await createSource(name, { 'snapshot.max.threads': threads })
     const rssBeforeBytes = await procStatusBytes(child.pid, 'VmRSS')
     const rss = sampleRss(child.pid)
-    const postgresPids = await pgServer.processIds()
-    const cpuBefore = await sampleCpu(child.pid, postgresPids)
+    const cpuBefore = await sampleCpu(child.pid, await pgServer.processIds())
     const t0 = nowMs()
     await api('POST', '/sources/snapshot', { source_id: sourceId, snapshot_type: 'blocking', topic_names: [`public.${TABLE}`] })
     const run = await waitForRun(sourceId, (r) => r.status === 'completed', 30 * 60_000)
     const seconds = (nowMs() - t0) / 1000
-    const cpuSeconds = cpuUsed(cpuBefore, await sampleCpu(child.pid, postgresPids), child.pid)
+    const cpuSeconds = cpuUsed(cpuBefore, await sampleCpu(child.pid, await pgServer.processIds()), child.pid)
     const peakRssBytes = await rss.stop()
     if (run.rows_read !== ROWS) throw new Error(`snapshot read ${run.rows_read} rows, expected ${ROWS}`)
     return { seconds, rowsPerSecond: ROWS / seconds, peakRssBytes, rssBeforeBytes, sourceId, cpuSeconds }
