@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import SqliteDatabase from 'better-sqlite3'
 import { type Compilable, type CompiledQuery, Kysely, Migrator, PostgresDialect, type PostgresPool, type PostgresPoolClient, SqliteDialect } from 'kysely'
 import pg from 'pg'
-import { socketOf } from '../util/pg-connection-ending.js'
+import { settledWithin, socketOf } from '../util/pg-connection-ending.js'
 import { migrationProvider } from './migrations/index.js'
 import type { Database } from './schema.js'
 
@@ -117,24 +117,15 @@ function droppingSilentConnections(pool: pg.Pool, timeoutMs: number): PostgresPo
   }
 }
 
-/** `query`'s outcome, or after `timeoutMs` a rejection and `drop()`. */
-function answeredWithin<T>(query: Promise<T>, timeoutMs: number, drop: () => void): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      reject(new Error(`the metadata database did not answer within ${timeoutMs / 1000} s; its connection was dropped`))
-      drop()
-    }, timeoutMs)
-    query.then(
-      (value) => {
-        clearTimeout(timer)
-        resolve(value)
-      },
-      (error: unknown) => {
-        clearTimeout(timer)
-        reject(error)
-      },
-    )
-  })
+/** `query`'s outcome, or after `timeoutMs` with no answer, `drop()` and a rejection with the reason. */
+async function answeredWithin<T>(query: Promise<T>, timeoutMs: number, drop: () => void): Promise<T> {
+  let answered = false
+  await settledWithin(query.finally(() => (answered = true)), timeoutMs)
+  if (!answered) {
+    drop()
+    throw new Error(`the metadata database did not answer within ${timeoutMs / 1000} s; its connection was dropped`)
+  }
+  return query
 }
 
 async function migrate(db: Kysely<Database>): Promise<void> {
