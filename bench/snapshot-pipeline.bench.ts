@@ -26,6 +26,7 @@ import { newSourceMetrics } from '../src/connectors/source.js'
 import type { RecordBatch } from '../src/log/record-batch.js'
 import { createThreadedTopicLog } from '../src/log/threaded/threaded-topic-log.js'
 import type { TopicLog } from '../src/log/topic-log.js'
+import { cpuSecondsOf } from './proc-stat.js'
 
 const { values: args } = parseArgs({
   options: {
@@ -109,9 +110,7 @@ function threadCpu(): Map<string, number> {
   const cpu = new Map<string, number>()
   try {
     for (const tid of readdirSync('/proc/self/task')) {
-      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      cpu.set(tid, (Number(fields[11]) + Number(fields[12])) / 100)
+      cpu.set(tid, cpuSecondsOf(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')).own)
     }
   } catch {
     // no /proc

@@ -51,6 +51,7 @@ import { parseArgs } from 'node:util'
 import pg from 'pg'
 import { to as copyTo } from 'pg-copy-streams'
 import { startPostgres } from '../test/harness/postgres.js'
+import { CLOCK_TICKS, cpuSecondsOf } from './proc-stat.js'
 
 const { values: args } = parseArgs({
   options: {
@@ -64,8 +65,6 @@ const PULSE = 'snap_pulse'
 const POLL_MS = 25
 const RSS_SAMPLE_MS = 25
 const RESUME_POLL_MS = 10
-/** /proc's clock ticks per second (USER_HZ, 100 on Linux). */
-const CLOCK_TICKS = 100
 const REPO = join(import.meta.dirname, '..')
 const ADMIN = { clientId: 'bench', secret: 'bench-secret' }
 
@@ -127,10 +126,7 @@ function sampleRss(pid: number): { stop(): Promise<number> } {
 /** CPU time a process or thread has used (user + system) from its `/proc/…/stat`, and its reaped children's. */
 async function procCpu(statPath: string): Promise<{ own: number; children: number } | null> {
   try {
-    const stat = await readFile(statPath, 'utf8')
-    // Fields after the command (which may hold spaces) start after its closing parenthesis, with field 3 (state).
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return { own: (Number(f[11]) + Number(f[12])) / CLOCK_TICKS, children: (Number(f[13]) + Number(f[14])) / CLOCK_TICKS }
+    return cpuSecondsOf(await readFile(statPath, 'utf8'))
   } catch {
     return null // gone meanwhile
   }
