@@ -82,16 +82,15 @@ const log: TopicLog = logDir
 if (logDir) await log.createTopic(table.topic)
 
 async function pipeline(): Promise<void> {
-  const emitter = new SnapshotEmitter(log, config, newSourceMetrics())
   const encoder = new CopyRowEncoder(mapper, { shortestFloats: true })
+  const emitter = new SnapshotEmitter(log, config, newSourceMetrics(), encoder)
   const framer = new CopyDataFramer()
   emitter.startTable()
   const readAtUs = 1_790_000_000_000_000n
   for (const chunk of chunks) {
     for (const { bytes, rows, count } of framer.push(chunk)) {
       for (let r = 0; r < count; r++) {
-        const row = encoder.write(table, bytes, rows[2 * r], rows[2 * r + 1], null, readAtUs, emitter.rowWriter())
-        const full = emitter.emit(table.topic, row)
+        const full = emitter.emit(table, bytes, rows[2 * r], rows[2 * r + 1], null, readAtUs)
         if (full) await full
       }
     }

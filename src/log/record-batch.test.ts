@@ -24,6 +24,36 @@ describe('RecordBatch', () => {
     ])
   })
 
+  it('takes records written straight into its writer, across buffer growth, and drops one not ended', () => {
+    const batch = new RecordBatch()
+    const big = 'x'.repeat(700 * 1024)
+    for (let i = 0; i < 3; i++) {
+      const out = batch.writer()
+      out.utf8(`{"id":${i}}`)
+      batch.endKey(false)
+      out.utf8(`{"big":"${big}"}`) // three of them outgrow the first megabyte
+      batch.endRecord('t', i)
+    }
+    // A record that fails part way (its key ended, its value half written) leaves nothing behind.
+    batch.writer().utf8('{"id":3}')
+    batch.endKey(false)
+    batch.writer().utf8('{"big":"')
+    const bytesBefore = 3 * (8 + big.length + 10)
+    expect(batch.bytes).toBe(bytesBefore + 8)
+    batch.discardOpen()
+    expect(batch.bytes).toBe(bytesBefore)
+    batch.endKey(true)
+    batch.writeRange(Buffer.from('{}'), 0, 2)
+    batch.endRecord('u', 9)
+    const records = unpackAppendRecords(batch.pack()).map((r) => [r.topic, r.key?.toString() ?? null, r.value?.toString().slice(0, 8), r.value?.length])
+    expect(records).toEqual([
+      ['t', '{"id":0}', '{"big":"', big.length + 10],
+      ['t', '{"id":1}', '{"big":"', big.length + 10],
+      ['t', '{"id":2}', '{"big":"', big.length + 10],
+      ['u', null, '{}', 2],
+    ])
+  })
+
   it('is full at the record count, or at 16 MiB of keys and values whatever the count', () => {
     const small = new RecordBatch()
     for (let i = 0; i < 3; i++) small.add({ topic: 't', key: null, value: 'v' })
@@ -68,6 +98,21 @@ describe('RecordBatch value frames', () => {
     expect([view.frameIndex(0), view.frameIndex(3)]).toEqual([0, -1])
     expect(view.bytes.subarray(view.valueAt(1), view.valueAt(1) + view.valueLength(1)).toString()).toBe('{"n":1}')
     expect(Buffer.from(view.frame(0).prefix).toString()).toBe('{"after":')
+  })
+
+  it('gives the last record another frame, counting the bytes of the one it has', () => {
+    const a = { prefix: Buffer.from('<a>'), suffix: Buffer.from('</a>') }
+    const b = { prefix: Buffer.from('<bb>'), suffix: Buffer.from('</bb>') }
+    const batch = new RecordBatch()
+    for (const value of ['1', '2']) {
+      batch.endKey(true)
+      batch.writeRange(Buffer.from(value), 0, 1)
+      batch.endRecord('t', 0, a)
+    }
+    batch.reframeLast(b)
+    expect(batch.bytes).toBe(2 + 7 + 9)
+    const whole = unpackRecords(batch.pack(), (_t, _p, _o, _ts, _k, value) => value?.toString())
+    expect(whole).toEqual(['<a>1</a>', '<bb>2</bb>'])
   })
 
   it('gives records after the last framed one no frame, whatever the batch grew to', () => {

@@ -12,7 +12,7 @@
  * null key/value — and the key and value bytes back to back. Records with a value frame (topic-log.ts ValueFrame)
  * carry only their value's own bytes, and the batch its distinct frames once.
  */
-import { copyBytes, writeUtf8 } from '../util/byte-writer.js'
+import { ByteWriter, copyBytes, writeUtf8 } from '../util/byte-writer.js'
 import type { AppendRecord, AppendResult, Headers, LogRecord, ValueFrame } from './topic-log.js'
 
 export interface PackedRecords {
@@ -79,9 +79,9 @@ function takeBuffer(size: number): Buffer {
 }
 
 export class RecordBatch {
-  private data: Buffer | null = null
+  /** The keys' and values' bytes; its buffers come from (and go back to) the spares. */
+  private readonly out: ByteWriter
   private meta: Float64Array
-  private position = 0
   private count = 0
   private readonly topics: string[] = []
   private readonly topicIndex = new Map<string, number>()
@@ -91,13 +91,16 @@ export class RecordBatch {
   private frameOf: Int32Array | null = null
   /** Key and value bytes added so far (a framed value's frame included). */
   bytes = 0
-  /** Bytes written so far of the key or value being written with `writeRange`, and the key's length once ended. */
-  private open = 0
+  /** Where the record being written, and its key or value being written, start; the key's length once ended. */
+  private recordStart = 0
+  private openStart = 0
   private openKey = ABSENT
 
   /** `size`: the records and bytes when known in advance (exact buffers instead of pooled megabyte ones). */
   constructor(private readonly size?: { records: number; bytes: number }) {
     this.meta = new Float64Array(Math.max(1, size?.records ?? INITIAL_RECORDS) * FIELDS)
+    // A fresh empty buffer (not a shared one): `pack` hands its ArrayBuffer over even when nothing was written.
+    this.out = new ByteWriter(Buffer.alloc(0), (old, used, needed) => this.grow(old, used, needed))
   }
 
   /** A batch of existing Buffers, sized exactly. */
@@ -135,18 +138,12 @@ export class RecordBatch {
       this.headers[this.count] = record.headers
     }
     if (record.frame !== undefined) this.setFrame(record.frame)
-    this.count++
+    this.endAdded()
   }
 
   /** Gives the record being added (at `count`) its frame. */
   private setFrame(frame: ValueFrame): void {
-    this.frames ??= []
-    this.frameIndex ??= new Map()
-    let index = this.frameIndex.get(frame)
-    if (index === undefined) {
-      index = this.frames.push(frame) - 1
-      this.frameIndex.set(frame, index)
-    }
+    const index = this.indexOfFrame(frame)
     if (this.frameOf === null) {
       this.frameOf = new Int32Array(Math.max(this.meta.length / FIELDS, this.count + 1)).fill(ABSENT)
     } else if (this.count >= this.frameOf.length) {
@@ -156,6 +153,30 @@ export class RecordBatch {
     }
     this.frameOf[this.count] = index
     this.bytes += frame.prefix.length + frame.suffix.length
+  }
+
+  private indexOfFrame(frame: ValueFrame): number {
+    this.frames ??= []
+    this.frameIndex ??= new Map()
+    let index = this.frameIndex.get(frame)
+    if (index === undefined) {
+      index = this.frames.push(frame) - 1
+      this.frameIndex.set(frame, index)
+    }
+    return index
+  }
+
+  /**
+   * Gives the last record another frame (it has one): a snapshot learns a record's marker, part of its envelope, only
+   * once it knows what follows. A frame no record uses any more stays in the packed form; the log stores only used ones.
+   */
+  reframeLast(frame: ValueFrame): void {
+    const frames = this.frames as ValueFrame[]
+    const frameOf = this.frameOf as Int32Array
+    const last = this.count - 1
+    const old = frames[frameOf[last]]
+    frameOf[last] = this.indexOfFrame(frame)
+    this.bytes += frame.prefix.length + frame.suffix.length - old.prefix.length - old.suffix.length
   }
 
   private addMeta(topic: string, partition: number, offset: number, timestamp: number, keyLength: number, valueLength: number): void {
@@ -187,10 +208,8 @@ export class RecordBatch {
   addStored(topic: string, partition: number, offset: number, timestamp: number, stored: StoredRanges,
     frame: ValueFrame | undefined, headers: Headers | null): void {
     const { data: source, keyAt, keyLength, valueAt, valueLength } = stored
-    this.reserve(Math.max(keyLength, 0) + Math.max(valueLength, 0))
-    const data = this.data as Buffer
-    if (keyLength > 0) this.position += copyBytes(source, keyAt, keyAt + keyLength, data, this.position)
-    if (valueLength > 0) this.position += copyBytes(source, valueAt, valueAt + valueLength, data, this.position)
+    if (keyLength > 0) this.out.range(source, keyAt, keyAt + keyLength)
+    if (valueLength > 0) this.out.range(source, valueAt, valueAt + valueLength)
     this.bytes += Math.max(keyLength, 0) + Math.max(valueLength, 0)
     this.addMeta(topic, partition, offset, timestamp, keyLength, valueLength)
     if (headers !== null && Object.keys(headers).length > 0) {
@@ -198,46 +217,61 @@ export class RecordBatch {
       this.headers[this.count] = headers
     }
     if (frame !== undefined) this.setFrame(frame)
-    this.count++
+    this.endAdded()
   }
 
   /**
-   * Adds a record whose key and value the caller writes as byte ranges, without building them first: `keyRange`s,
-   * then `endKey`, then `valueRange`s, then `endRecord`. A snapshot composes each value from an envelope prefix, the
-   * row's JSON and a suffix this way.
+   * Adds a record whose key and value the caller writes, without building them first: byte ranges (`writeRange`) or
+   * anything written straight into `writer()`, the key's, then `endKey`, then the value's, then `endRecord`. A
+   * snapshot encodes each row's JSON into the batch this way.
    */
   writeRange(source: Uint8Array, start: number, end: number): void {
-    const length = end - start
-    this.reserve(length)
-    copyBytes(source, start, end, this.data as Buffer, this.position)
-    this.position += length
-    this.bytes += length
-    this.open += length
+    this.out.range(source, start, end)
+  }
+
+  /** Where the record being written goes: write at its `length`, after `ensure`. */
+  writer(): ByteWriter {
+    return this.out
   }
 
   /** Ends the key of the record being written (`isNull`: it has none; nothing may have been written). */
   endKey(isNull: boolean): void {
-    this.openKey = isNull ? ABSENT : this.open
-    this.open = 0
+    const length = this.out.length - this.openStart
+    this.openKey = isNull ? ABSENT : length
+    this.bytes += length
+    this.openStart = this.out.length
   }
 
   /** Ends the record; with `frame`, what was written since `endKey` is the value between its prefix and suffix. */
   endRecord(topic: string, timestamp: number, frame?: ValueFrame): void {
-    this.addMeta(topic, ABSENT, ABSENT, timestamp, this.openKey, this.open)
-    this.open = 0
+    const length = this.out.length - this.openStart
+    this.bytes += length
+    this.addMeta(topic, ABSENT, ABSENT, timestamp, this.openKey, length)
     if (frame !== undefined) this.setFrame(frame)
+    this.endAdded()
+  }
+
+  /** Drops what was written of a record not yet ended (its writer failed part way). */
+  discardOpen(): void {
+    this.bytes -= this.openKey > 0 ? this.openKey : 0
+    this.out.length = this.openStart = this.recordStart
+    this.openKey = ABSENT
+  }
+
+  private endAdded(): void {
     this.count++
+    this.recordStart = this.openStart = this.out.length
+    this.openKey = ABSENT
   }
 
   /** The packed form. The batch is spent: its buffers move to whoever stores it. */
   pack(): PackedRecords {
     const headers = this.headers === null ? null : Array.from({ length: this.count }, (_, i) => this.headers?.[i] ?? null)
-    const data = this.data ?? Buffer.alloc(0)
     return {
       count: this.count,
       topics: this.topics,
       meta: this.meta.subarray(0, this.count * FIELDS),
-      data: data.subarray(0, this.position),
+      data: this.out.bytes.subarray(0, this.out.length),
       headers,
       // Copied into exact buffers: posting a view of a pooled Buffer would copy its whole pool slab.
       frames: this.frames?.map(({ prefix, suffix }) => ({ prefix: new Uint8Array(prefix), suffix: new Uint8Array(suffix) })) ?? null,
@@ -263,28 +297,21 @@ export class RecordBatch {
   private write(bytes: Uint8Array | string | null | undefined): number {
     if (bytes === null || bytes === undefined) return ABSENT
     // Room for the worst case (3 UTF-8 bytes per UTF-16 unit) saves measuring a string before writing it.
-    const room = typeof bytes === 'string' ? bytes.length * 3 : bytes.length
-    this.reserve(room)
-    const data = this.data as Buffer
-    const length = typeof bytes === 'string' ? writeUtf8(data, bytes, this.position) : copyBytes(bytes, 0, bytes.length, data, this.position)
-    this.position += length
+    const data = this.out.ensure(typeof bytes === 'string' ? bytes.length * 3 : bytes.length)
+    const at = this.out.length
+    const length = typeof bytes === 'string' ? writeUtf8(data, bytes, at) : copyBytes(bytes, 0, bytes.length, data, at)
+    this.out.length += length
     this.bytes += length
     return length
   }
 
-  private reserve(room: number): void {
-    const needed = this.position + room
-    if (this.data !== null && needed <= this.data.length) return
-    if (this.data === null && this.size !== undefined && needed <= this.size.bytes) {
-      this.data = Buffer.allocUnsafeSlow(this.size.bytes)
-      return
-    }
-    const grown = takeBuffer(Math.max(needed, (this.data?.length ?? 0) * 2))
-    if (this.data !== null) {
-      this.data.copy(grown, 0, 0, this.position)
-      recycleBatchBuffer(this.data.buffer as ArrayBuffer)
-    }
-    this.data = grown
+  /** The buffer after `old`: exact when the size was given, else a spare or a new one of at least a megabyte. */
+  private grow(old: Buffer, used: number, needed: number): Buffer {
+    if (old.length === 0 && this.size !== undefined && needed <= this.size.bytes) return Buffer.allocUnsafeSlow(this.size.bytes)
+    const grown = takeBuffer(Math.max(needed, old.length * 2))
+    if (used > 0) old.copy(grown, 0, 0, used)
+    if (old.length > 0) recycleBatchBuffer(old.buffer as ArrayBuffer)
+    return grown
   }
 }
 

@@ -35,23 +35,30 @@ export function writeUtf8(target: Buffer, text: string, offset: number): number 
   return (target as FastUtf8Buffer).utf8Write(text, offset)
 }
 
+/** Replaces a full buffer: returns one of at least `needed` bytes holding `old`'s first `used`. */
+export type Grow = (old: Buffer, used: number, needed: number) => Buffer
+
+/** Doubles (at least), in a buffer of its own. */
+const growByAllocating: Grow = (old, used, needed) => {
+  const grown = Buffer.allocUnsafeSlow(Math.max(needed, old.length * 2))
+  grown.set(old.subarray(0, used))
+  return grown
+}
+
 /** A growable byte buffer that code writing bytes in a loop fills directly (`ensure`, then index `bytes`). */
 export class ByteWriter {
   bytes: Buffer
   length = 0
 
-  constructor(initialBytes = 16 * 1024) {
-    this.bytes = Buffer.allocUnsafeSlow(initialBytes)
+  /** `initial`: its first buffer, or that buffer's size; `grow`: how a full buffer is replaced. */
+  constructor(initial: number | Buffer = 16 * 1024, private readonly grow: Grow = growByAllocating) {
+    this.bytes = typeof initial === 'number' ? Buffer.allocUnsafeSlow(initial) : initial
   }
 
   /** Makes room for `extra` more bytes and returns the buffer to write them into (it may have been replaced). */
   ensure(extra: number): Buffer {
     const needed = this.length + extra
-    if (needed > this.bytes.length) {
-      const grown = Buffer.allocUnsafeSlow(Math.max(needed, this.bytes.length * 2))
-      grown.set(this.bytes.subarray(0, this.length))
-      this.bytes = grown
-    }
+    if (needed > this.bytes.length) this.bytes = this.grow(this.bytes, this.length, needed)
     return this.bytes
   }
 

@@ -245,11 +245,11 @@ describe('type mapping against PostgreSQL (snapshot rows written from COPY bytes
       for (const tuple of streamed) {
         const end = copy.indexOf(0x0a, start)
         const out = new ByteWriter()
-        const row = encoder.write(mapped, copy, start, end, null, 0n, out)
+        encoder.writeAfter(mapped, copy, start, end, out)
         start = end + 1
         const expected = encodeValue(mapper.readEvent(mapped, tupleTexts(tuple), 'true', null, 0n), { schemasEnable: false })
         const after = expected.slice(expected.indexOf('"after":') + 8, expected.indexOf(',"source":'))
-        expect(out.bytes.toString('utf8', row.afterStart, row.afterEnd)).toBe(after)
+        expect(out.bytes.toString('utf8', 0, out.length)).toBe(after)
       }
       expect(start).toBe(copy.length)
     })

@@ -65,13 +65,21 @@ function copyField(text: string | null): string {
 
 /** Encodes `values` (field texts) from their COPY line, and composes key and value as the emitter does. */
 function encodeFromCopy(mapper: ChangeMapper, mapped: MappedTable, values: Array<string | null>, line: string, readAt: bigint, schemasEnable: boolean, shortestFloats = false) {
-  const out = new ByteWriter(16)
-  out.range(Buffer.from('junk before the row'))
+  const encoder = new CopyRowEncoder(mapper, { shortestFloats })
   const bytes = Buffer.from(`${line}\nnext line`)
-  const row = new CopyRowEncoder(mapper, { shortestFloats }).write(mapped, bytes, 0, bytes.indexOf(0x0a), 0x1a2b3cn, readAt, out)
-  const after = out.bytes.toString('utf8', row.afterStart, row.afterEnd)
-  const key = row.keyStart < 0 ? null : keyText(row.table, out.bytes.toString('utf8', row.keyStart, row.keyEnd), row.source, { schemasEnable })
-  const value = valueText(row.table, { before: 'null', after, source: row.source, snapshot: 'last_in_data_collection', op: 'r', processedAtUs: row.processedAtUs }, { schemasEnable })
+  const end = bytes.indexOf(0x0a)
+  // Written after other bytes, as into a record batch; tiny buffers, so writing grows them.
+  const written = (write: (out: ByteWriter) => void) => {
+    const out = new ByteWriter(16)
+    out.range(Buffer.from('junk before the row'))
+    const from = out.length
+    write(out)
+    return out.bytes.toString('utf8', from, out.length)
+  }
+  const after = written((out) => encoder.writeAfter(mapped, bytes, 0, end, out))
+  const row = encoder.sourceFor(mapped, 0x1a2b3cn, readAt)
+  const key = encoder.hasKey(mapped) ? keyText(mapped.tableSchema, written((out) => encoder.writeKey(mapped, bytes, 0, end, out)), row.source, { schemasEnable }) : null
+  const value = valueText(mapped.tableSchema, { before: 'null', after, source: row.source, snapshot: 'last_in_data_collection', op: 'r', processedAtUs: readAt }, { schemasEnable })
   return { key, value, row }
 }
 

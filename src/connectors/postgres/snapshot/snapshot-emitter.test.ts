@@ -20,13 +20,15 @@ const encoder = new CopyRowEncoder(mapper)
 
 /** A log whose appends wait until the test settles them, recording each batch's records' markers. */
 function controlledLog() {
-  const appends: Array<{ markers: string[]; settle: (error?: Error) => void }> = []
+  const appends: Array<{ markers: string[]; keys: string[]; settle: (error?: Error) => void }> = []
   const log = {
     append(batch: RecordBatch) {
       const text = (bytes: Uint8Array | undefined) => Buffer.from(bytes ?? []).toString('utf8')
-      const markers = batch.toAppendRecords().map((r) => JSON.parse(`${text(r.frame?.prefix)}"x"${text(r.frame?.suffix)}`).source.snapshot as string)
+      const records = batch.toAppendRecords()
+      const markers = records.map((r) => JSON.parse(`${text(r.frame?.prefix)}${text(r.value)}${text(r.frame?.suffix)}`).source.snapshot as string)
+      const keys = records.map((r) => text(r.key))
       return new Promise((resolve, reject) => {
-        appends.push({ markers, settle: (error) => (error ? reject(error) : resolve([])) })
+        appends.push({ markers, keys, settle: (error) => (error ? reject(error) : resolve([])) })
       })
     },
   } as unknown as TopicLog
@@ -37,7 +39,7 @@ function emitRows(emitter: SnapshotEmitter, from: number, to: number): Array<Pro
   const waits: Array<Promise<void>> = []
   for (let id = from; id < to; id++) {
     const line = Buffer.from(`${id}\trow ${id}`)
-    const full = emitter.emit(table.topic, encoder.write(table, line, 0, line.length, null, 1_000_000n, emitter.rowWriter()))
+    const full = emitter.emit(table, line, 0, line.length, null, 1_000_000n)
     if (full) waits.push(full)
   }
   return waits
@@ -59,7 +61,7 @@ async function settled(promise: Promise<unknown>): Promise<boolean> {
 describe('SnapshotEmitter.emitted (a chunk ends without stopping the read)', () => {
   it('resolves once the batches that follow carry every record emitted so far into the log, held record included', async () => {
     const { log, appends } = controlledLog()
-    const emitter = new SnapshotEmitter(log, config, newSourceMetrics())
+    const emitter = new SnapshotEmitter(log, config, newSourceMetrics(), encoder)
     emitter.startTable()
     emitRows(emitter, 1, 4)
     const chunkDurable = emitter.emitted()
@@ -88,7 +90,7 @@ describe('SnapshotEmitter.emitted (a chunk ends without stopping the read)', () 
 
   it('never resolves when the append carrying it fails; the read learns of it from its next emit', async () => {
     const { log, appends } = controlledLog()
-    const emitter = new SnapshotEmitter(log, config, newSourceMetrics())
+    const emitter = new SnapshotEmitter(log, config, newSourceMetrics(), encoder)
     emitter.startTable()
     emitRows(emitter, 1, 10)
     const chunkDurable = emitter.emitted()
@@ -100,5 +102,30 @@ describe('SnapshotEmitter.emitted (a chunk ends without stopping the read)', () 
     const waits = emitRows(emitter, 2010, 4011)
     expect(waits).toHaveLength(1)
     await expect(waits[0]).rejects.toThrow('disk full')
+  })
+})
+
+describe('SnapshotEmitter markers and records', () => {
+  it('stamps table edges on the held record once the edge is known, and a row that fails to encode adds nothing', async () => {
+    const { log, appends } = controlledLog()
+    const emitter = new SnapshotEmitter(log, config, newSourceMetrics(), encoder)
+    emitter.startTable()
+    emitRows(emitter, 1, 3)
+    // One field too many: the encoder throws part way through writing the row into the batch.
+    const bad = Buffer.from('3\tnote\textra')
+    expect(() => emitter.emit(table, bad, 0, bad.length, null, 1_000_000n)).toThrow('more fields')
+    emitRows(emitter, 3, 4)
+    const tableEnd = emitter.checkpoint('table')
+    await ticks()
+    appends[0].settle()
+    await tableEnd
+    emitter.startTable()
+    emitRows(emitter, 4, 5)
+    const runEnd = emitter.checkpoint('run')
+    await ticks()
+    appends[1].settle()
+    await runEnd
+    expect(appends.map((a) => a.markers)).toEqual([['first', 'true', 'last_in_data_collection'], ['last']])
+    expect(appends.map((a) => a.keys)).toEqual([['{"id":1}', '{"id":2}', '{"id":3}'], ['{"id":4}']])
   })
 })

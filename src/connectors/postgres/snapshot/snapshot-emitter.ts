@@ -11,89 +11,82 @@
  * cutting a batch or releasing the held record. Appends are serialized, so a resolved append means every earlier
  * record is durable too.
  *
- * Rows arrive as JSON bytes (CopyRowEncoder) written into `rowWriter()`; the held row keeps its writer until it is
- * released, when its key and its value are written into the batch: the value is the after image with the envelope
- * around it (the marker now known) as its frame, which rows of the same millisecond share and the log stores once.
+ * Each row is encoded (CopyRowEncoder) straight into the batch: its key, then its after image as the value, whose frame
+ * is the envelope around it, which rows of the same millisecond and marker share and the log stores once. The held
+ * record is the batch's last: a batch is cut when the next row arrives (its marker then known), and an edge gives
+ * the held record its marker by changing its frame.
  */
-import type { SnapshotMarker } from '../../../events/change-event.js'
+import type { SnapshotMarker, SourceInfo, TableSchema } from '../../../events/change-event.js'
 import { keyText, valueText } from '../../../events/envelope.js'
 import { AppendQueue } from '../../../log/append-queue.js'
 import { RecordBatch } from '../../../log/record-batch.js'
 import type { TopicLog, ValueFrame } from '../../../log/topic-log.js'
 import type { SourceMetrics } from '../../source.js'
 import type { PostgresSourceConfig } from '../postgres-config.js'
-import { ByteWriter } from '../../../util/byte-writer.js'
-import type { EncodedRow } from './copy-row-encoder.js'
+import type { Lsn } from '../replication/lsn.js'
+import type { MappedTable } from '../streaming/change-mapper.js'
+import type { CopyRowEncoder } from './copy-row-encoder.js'
 
 const BATCH_RECORDS = 2000
-/** A row writer grown beyond this by a huge row is replaced rather than reused. */
-const MAX_KEPT_ROW_BYTES = 1024 * 1024
-
-interface Held {
-  topic: string
-  row: EncodedRow
-  writer: ByteWriter
-  marker: SnapshotMarker
-  /** Resolved once this record is durable (see `emitted`). */
-  waiters: Array<() => void>
-}
-
 export class SnapshotEmitter {
-  private held: Held | null = null
   private batch = new RecordBatch()
+  /** The envelope of the batch's last record while its marker may still change (the held record), else null. */
+  private held: Envelope | null = null
   private first = true
   private tableStart = false
-  /** Records released into batches so far; `durable` waits on a count. */
-  private released = 0
-  /** Records known durable: released into batches that have been appended. */
+  /** Records written into batches so far; `durable` waits on a count. */
+  private written = 0
+  /** Records known durable: in batches that have been appended. */
   private durableCount = 0
   private durable: Array<{ count: number; resolve: () => void }> = []
   /** Appends run in order; a failed one fails every later append and checkpoint (see AppendQueue). */
   private readonly appends = new AppendQueue()
-  /** The writer the next row is encoded into; the held row has the other one. */
-  private spare = new ByteWriter()
-  /** The envelope around the last released row's after image, by what it depends on. */
+  /** The envelope of the last row written, by what it depends on. */
   private envelope: Envelope | null = null
 
   constructor(
     private readonly log: TopicLog,
     private readonly config: PostgresSourceConfig,
     private readonly metrics: SourceMetrics,
+    private readonly encoder: CopyRowEncoder,
   ) {}
 
   startTable(): void {
     this.tableStart = true
   }
 
-  /** The writer to encode the next row into, emptied. */
-  rowWriter(): ByteWriter {
-    // A huge value (a text of many megabytes needs up to six times its size as JSON) must not pin that much memory
-    // for the rest of the run.
-    if (this.spare.bytes.length > MAX_KEPT_ROW_BYTES) this.spare = new ByteWriter()
-    this.spare.length = 0
-    return this.spare
-  }
-
   /**
-   * Adds a row encoded into `rowWriter()`; returns a promise (to await before the next) only when a full batch had to
-   * be handed over.
+   * Adds the COPY row `line[start, end)` of `table` read at `readAtUs`; returns a promise (to await before the next)
+   * only when a full batch had to be handed over.
    */
-  emit(topic: string, row: EncodedRow): Promise<void> | undefined {
-    const writer = this.spare
-    const previous = this.held
-    if (previous) {
-      this.release(previous.marker)
-      this.spare = previous.writer
-    } else {
-      this.spare = new ByteWriter()
+  emit(table: MappedTable, line: Buffer, start: number, end: number, lsn: Lsn | null, readAtUs: bigint): Promise<void> | undefined {
+    // A row follows the held record, so its marker is what it was written with: a full batch can go.
+    const handedOver = this.batch.isFull(BATCH_RECORDS) ? this.appendAhead() : undefined
+    const { source, timestampMs } = this.encoder.sourceFor(table, lsn, readAtUs)
+    const marker: SnapshotMarker = this.first ? 'first' : this.tableStart ? 'first_in_data_collection' : 'true'
+    const envelope = this.envelopeOf(table.tableSchema, source, readAtUs, marker)
+    const batch = this.batch
+    const out = batch.writer()
+    try {
+      if (this.encoder.hasKey(table)) {
+        out.range(envelope.keyPrefix)
+        this.encoder.writeKey(table, line, start, end, out)
+        out.range(envelope.keySuffix)
+        batch.endKey(false)
+      } else {
+        batch.endKey(true)
+      }
+      this.encoder.writeAfter(table, line, start, end, out)
+    } catch (error) {
+      batch.discardOpen()
+      throw error
     }
-    let marker: SnapshotMarker = 'true'
-    if (this.first) marker = 'first'
-    else if (this.tableStart) marker = 'first_in_data_collection'
+    batch.endRecord(table.topic, timestampMs, envelope.frame)
+    this.written++
+    this.held = envelope
     this.first = false
     this.tableStart = false
-    this.held = { topic, row, writer, marker, waiters: [] }
-    return this.batch.isFull(BATCH_RECORDS) ? this.appendAhead() : undefined
+    return handedOver
   }
 
   /**
@@ -102,9 +95,13 @@ export class SnapshotEmitter {
    */
   async checkpoint(edge: 'table' | 'run'): Promise<void> {
     const held = this.held
-    if (held && edge === 'run') held.marker = 'last'
-    else if (held && edge === 'table' && held.marker === 'true') held.marker = 'last_in_data_collection'
-    if (held) this.release(held.marker)
+    if (held) {
+      let marker = held.marker
+      if (edge === 'run') marker = 'last'
+      else if (marker === 'true') marker = 'last_in_data_collection'
+      if (marker !== held.marker) this.batch.reframeLast(this.envelopeOf(held.table, held.source, held.processedAtUs, marker).frame)
+      this.held = null
+    }
     await this.flush()
   }
 
@@ -115,9 +112,8 @@ export class SnapshotEmitter {
    */
   emitted(): Promise<void> {
     return new Promise((resolve) => {
-      if (this.held) this.held.waiters.push(resolve)
-      else if (this.released <= this.durableCount) resolve()
-      else this.durable.push({ count: this.released, resolve })
+      if (this.written <= this.durableCount) resolve()
+      else this.durable.push({ count: this.written, resolve })
     })
   }
 
@@ -139,10 +135,10 @@ export class SnapshotEmitter {
     return this.appends.run(this.takeBatch())
   }
 
-  /** Cuts the batch released so far; the returned work appends it and wakes the checkpoints it makes durable. */
+  /** Cuts the batch; the returned work appends it and wakes the checkpoints it makes durable. */
   private takeBatch(): () => Promise<void> {
     const batch = this.batch
-    const count = this.released
+    const count = this.written
     this.batch = new RecordBatch()
     return async () => {
       await this.log.append(batch)
@@ -155,53 +151,29 @@ export class SnapshotEmitter {
     }
   }
 
-  private release(marker: SnapshotMarker): void {
-    const held = this.held
-    if (!held) return
-    this.held = null
-    this.released++
-    for (const resolve of held.waiters) this.durable.push({ count: this.released, resolve })
-    const { row, writer } = held
-    const { frame, keyPrefix, keySuffix } = this.envelopeOf(row, marker)
-    const batch = this.batch
-    if (row.keyStart < 0) {
-      batch.endKey(true)
-    } else {
-      batch.writeRange(keyPrefix, 0, keyPrefix.length)
-      batch.writeRange(writer.bytes, row.keyStart, row.keyEnd)
-      batch.writeRange(keySuffix, 0, keySuffix.length)
-      batch.endKey(false)
-    }
-    // The value is the after image in the envelope, which the log stores once per stored batch (a frame).
-    batch.writeRange(writer.bytes, row.afterStart, row.afterEnd)
-    batch.endRecord(held.topic, row.timestampMs, frame)
-  }
-
   /**
    * The bytes before and after a row's JSON in its value and key: the envelope is the same for every row of a table
    * read in the same millisecond with the same marker, so it is written once (by the envelope encoder, around a
    * placeholder) and reused.
    */
-  private envelopeOf(row: EncodedRow, marker: SnapshotMarker): Envelope {
+  private envelopeOf(table: TableSchema, source: SourceInfo, processedAtUs: bigint, marker: SnapshotMarker): Envelope {
     const cached = this.envelope
-    if (cached !== null && cached.table === row.table && cached.source === row.source && cached.processedAtUs === row.processedAtUs &&
-      cached.marker === marker) {
+    if (cached !== null && cached.table === table && cached.source === source && cached.processedAtUs === processedAtUs && cached.marker === marker) {
       return cached
     }
-    const value = valueText(row.table, { before: 'null', after: PLACEHOLDER, source: row.source, snapshot: marker, op: 'r', processedAtUs: row.processedAtUs },
+    const value = valueText(table, { before: 'null', after: PLACEHOLDER, source, snapshot: marker, op: 'r', processedAtUs },
       { schemasEnable: this.config.valueSchemas })
-    const key = keyText(row.table, PLACEHOLDER, row.source, { schemasEnable: this.config.keySchemas })
+    const key = keyText(table, PLACEHOLDER, source, { schemasEnable: this.config.keySchemas })
     const [valuePrefix, valueSuffix] = splitAt(value)
     const [keyPrefix, keySuffix] = splitAt(key)
-    this.envelope = { table: row.table, source: row.source, processedAtUs: row.processedAtUs, marker, frame: { prefix: valuePrefix, suffix: valueSuffix },
-      keyPrefix, keySuffix }
+    this.envelope = { table, source, processedAtUs, marker, frame: { prefix: valuePrefix, suffix: valueSuffix }, keyPrefix, keySuffix }
     return this.envelope
   }
 }
 
 interface Envelope {
-  table: EncodedRow['table']
-  source: EncodedRow['source']
+  table: TableSchema
+  source: SourceInfo
   processedAtUs: bigint
   marker: SnapshotMarker
   /** The value around the after image. */

@@ -103,8 +103,8 @@ export async function readSnapshotTables(options: ReadTablesOptions): Promise<Sn
   try {
     for (let i = 1; i < config.snapshotMaxThreads; i++) workers.push((await openSnapshotConnection(config, coordinator.name)).client)
     const mapper = new ChangeMapper(config, options.registry)
-    const emitter = new SnapshotEmitter(options.log, config, options.metrics)
     const encoder = new CopyRowEncoder(mapper, { shortestFloats: coordinator.shortestFloats })
+    const emitter = new SnapshotEmitter(options.log, config, options.metrics, encoder)
     const startedAt = new Date().toISOString()
     run = await options.channel.save({ ...run, status: 'running', startedAt: run.startedAt ?? startedAt })
     for (const table of run.tables) {
@@ -216,8 +216,7 @@ async function readTable(
         for await (const { bytes, rows, count: chunkRows } of copyRows(client, sql, { signal, cancelConfig: options.config.connection })) {
           const readAt = nowUs()
           for (let r = 0; r < chunkRows; r++, count++) {
-            const row = encoder.write(mapped, bytes, rows[2 * r], rows[2 * r + 1], options.lsn, readAt, emitter.rowWriter())
-            const full = emitter.emit(mapped.topic, row)
+            const full = emitter.emit(mapped, bytes, rows[2 * r], rows[2 * r + 1], options.lsn, readAt)
             if (full) await full
           }
         }
