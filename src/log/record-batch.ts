@@ -88,6 +88,11 @@ export class RecordBatch {
   private headers: Array<Headers | null> | null = null
   private frames: ValueFrame[] | null = null
   private frameIndex: Map<ValueFrame, number> | null = null
+  /** The last topic and frame looked up, with their indexes: a run of records usually shares both. */
+  private lastTopic: string | null = null
+  private lastTopicIndex = 0
+  private lastFrame: ValueFrame | null = null
+  private lastFrameIndex = 0
   private frameOf: Int32Array | null = null
   /** Key and value bytes added so far (a framed value's frame included). */
   bytes = 0
@@ -156,6 +161,7 @@ export class RecordBatch {
   }
 
   private indexOfFrame(frame: ValueFrame): number {
+    if (frame === this.lastFrame) return this.lastFrameIndex
     this.frames ??= []
     this.frameIndex ??= new Map()
     let index = this.frameIndex.get(frame)
@@ -163,6 +169,8 @@ export class RecordBatch {
       index = this.frames.push(frame) - 1
       this.frameIndex.set(frame, index)
     }
+    this.lastFrame = frame
+    this.lastFrameIndex = index
     return index
   }
 
@@ -185,11 +193,13 @@ export class RecordBatch {
       grown.set(this.meta)
       this.meta = grown
     }
-    let index = this.topicIndex.get(topic)
+    let index = topic === this.lastTopic ? this.lastTopicIndex : this.topicIndex.get(topic)
     if (index === undefined) {
       index = this.topics.push(topic) - 1
       this.topicIndex.set(topic, index)
     }
+    this.lastTopic = topic
+    this.lastTopicIndex = index
     const m = this.count * FIELDS
     const meta = this.meta
     meta[m] = index

@@ -46,6 +46,11 @@ for (const [copy, json] of [['b', 'b'], ['f', 'f'], ['n', 'n'], ['r', 'r'], ['t'
   COPY_TO_JSON_ESCAPE[copy.charCodeAt(0)] = json.charCodeAt(0)
 }
 /** A raw control byte's short JSON escape letter, 0 for `\u00XX`. */
+/** 1 for a byte a quoted value keeps as it is: not a control character (tab included), quote or backslash. */
+const PLAIN = new Uint8Array(256).fill(1)
+for (let b = 0; b < 0x20; b++) PLAIN[b] = 0
+PLAIN[0x22] = 0
+PLAIN[0x5c] = 0
 const CONTROL_SHORT_ESCAPE = new Uint8Array(32)
 for (const [code, json] of [[8, 'b'], [9, 't'], [10, 'n'], [12, 'f'], [13, 'r']] as const) CONTROL_SHORT_ESCAPE[code] = json.charCodeAt(0)
 
@@ -90,6 +95,8 @@ interface CompiledTable {
  */
 export class CopyRowEncoder {
   private readonly compiled = new WeakMap<TableSchema, CompiledTable>()
+  /** The last table compiled or looked up: rows come a table at a time. */
+  private lastCompiled: { schema: TableSchema; compiled: CompiledTable } | null = null
   private last: { table: MappedTable; lsn: Lsn | null; readAtUs: bigint; source: SourceInfo; timestampMs: number } | null = null
 
   /**
@@ -158,9 +165,13 @@ export class CopyRowEncoder {
   }
 
   private compile(table: MappedTable): CompiledTable {
-    let compiled = this.compiled.get(table.tableSchema)
-    if (compiled) return compiled
     const schema = table.tableSchema
+    if (this.lastCompiled?.schema === schema) return this.lastCompiled.compiled
+    let compiled = this.compiled.get(schema)
+    if (compiled) {
+      this.lastCompiled = { schema, compiled }
+      return compiled
+    }
     const prefix = (name: string, i: number) => Buffer.from(`${i === 0 ? '{' : ','}${jsonString(name)}:`)
     compiled = {
       columns: table.columns.map(({ name, mapping }, i) => ({
@@ -175,6 +186,7 @@ export class CopyRowEncoder {
     }
     compiled.lastKey = Math.max(-1, ...compiled.key.map((k) => k.index))
     this.compiled.set(schema, compiled)
+    this.lastCompiled = { schema, compiled }
     return compiled
   }
 }
@@ -226,25 +238,32 @@ function writeValue(column: Column, line: Buffer, pos: number, stop: number, out
  */
 function writeQuoted(line: Buffer, pos: number, end: number, out: ByteWriter): number {
   const start = out.length
-  // At most 6 bytes out per byte in (`\u00XX`), plus the quotes; room is made a megabyte at a time, so a huge value
-  // does not reserve six times its size.
-  let bytes = out.ensure(Math.min((end - pos) * 6, QUOTED_ROOM) + 8)
-  let limit = bytes.length - 8
-  let o = out.length
+  // Written in stretches with room made for their worst case (6 bytes out per byte in, `\u00XX`, and the quotes), so
+  // the byte loop checks for room once a stretch: the rest of the row, or a megabyte of it, so a huge value does not
+  // reserve six times its size at once.
+  let bytes = out.ensure(Math.min(end - pos, QUOTED_ROOM) * 6 + 2)
+  let o = start
   bytes[o++] = QUOTE
   let i = pos
-  for (; i < end; i++) {
-    if (o >= limit) {
+  let stretchEnd = Math.min(end, pos + QUOTED_ROOM)
+  for (;;) {
+    if (i >= stretchEnd) {
+      if (i >= end) break
       out.length = o
-      bytes = out.ensure(Math.min((end - i) * 6, QUOTED_ROOM) + 8)
-      limit = bytes.length - 8
+      bytes = out.ensure(Math.min(end - i, QUOTED_ROOM) * 6 + 1)
+      stretchEnd = Math.min(end, i + QUOTED_ROOM)
     }
     const b = line[i]
-    if (b >= 0x20 && b !== QUOTE && b !== BACKSLASH) {
+    if (PLAIN[b] === 1) {
       bytes[o++] = b
+      i++
+    } else if (b === TAB) {
+      // A raw tab is the delimiter (COPY escapes tabs in values).
+      break
     } else if (b === QUOTE) {
       bytes[o++] = BACKSLASH
       bytes[o++] = QUOTE
+      i++
     } else if (b === BACKSLASH) {
       const next = i + 1 < end ? line[i + 1] : 0
       const escape = next < 128 ? COPY_TO_JSON_ESCAPE[next] : 0
@@ -257,10 +276,8 @@ function writeQuoted(line: Buffer, pos: number, end: number, out: ByteWriter): n
         out.length = start
         return -1
       }
-      i++
-    } else if (b === TAB) {
-      // A raw tab is the delimiter (COPY escapes tabs in values).
-      break
+      // Two bytes in, at most six out: within the room of the backslash alone, even as a stretch's last byte.
+      i += 2
     } else {
       const short = CONTROL_SHORT_ESCAPE[b]
       if (short !== 0) {
@@ -269,6 +286,7 @@ function writeQuoted(line: Buffer, pos: number, end: number, out: ByteWriter): n
       } else {
         o = writeUnicodeEscape(bytes, o, b)
       }
+      i++
     }
   }
   bytes[o++] = QUOTE

@@ -23,7 +23,7 @@ function controlledLog() {
   const appends: Array<{ markers: string[]; keys: string[]; settle: (error?: Error) => void }> = []
   const log = {
     append(batch: RecordBatch) {
-      const text = (bytes: Uint8Array | undefined) => Buffer.from(bytes ?? []).toString('utf8')
+      const text = (bytes: Uint8Array | null | undefined) => Buffer.from(bytes ?? []).toString('utf8')
       const records = batch.toAppendRecords()
       const markers = records.map((r) => JSON.parse(`${text(r.frame?.prefix)}${text(r.value)}${text(r.frame?.suffix)}`).source.snapshot as string)
       const keys = records.map((r) => text(r.key))
