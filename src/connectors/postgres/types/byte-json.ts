@@ -28,11 +28,18 @@ export function timestamptzJson(precision: number): ByteJsonWriter {
     // `YYYY-MM-DD HH:MM:SS` (19), an optional `.` and 1–6 digits, then `+00`.
     if (length < 22 || length > 29 || length === 23) return false
     if (text[end - 3] !== 0x2b || text[end - 2] !== ZERO || text[end - 1] !== ZERO) return false
+    // Checked as it is copied: bytes written past `out.length` count for nothing if the text is declined.
+    const bytes = out.ensure(30)
+    let o = out.length
+    bytes[o++] = QUOTE
     for (let i = 0; i < 19; i++) {
       const b = text[start + i]
       const separator = TIMESTAMP_SEPARATORS[i]
       if (separator === 0 ? b - ZERO >>> 0 > 9 : b !== separator) return false
+      bytes[o + i] = b
     }
+    bytes[o + 10] = 0x54 // T
+    o += 19
     const fractionStart = start + 20
     const fractionEnd = end - 3
     if (length > 22) {
@@ -40,12 +47,6 @@ export function timestamptzJson(precision: number): ByteJsonWriter {
       for (let i = fractionStart; i < fractionEnd; i++) if (!isDigit(text[i])) return false
     }
     const fractionLength = length > 22 ? fractionEnd - fractionStart : 0
-    const bytes = out.ensure(30)
-    let o = out.length
-    bytes[o++] = QUOTE
-    for (let i = 0; i < 19; i++) bytes[o + i] = text[start + i]
-    bytes[o + 10] = 0x54 // T
-    o += 19
     if (precision >= 1 && precision <= 6) {
       bytes[o++] = DOT
       for (let i = 0; i < precision; i++) bytes[o++] = i < fractionLength ? text[fractionStart + i] : ZERO
