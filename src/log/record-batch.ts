@@ -67,9 +67,11 @@ const INITIAL_RECORDS = 1024
  */
 const spares: ArrayBuffer[] = []
 const MAX_SPARES = 4
+const MAX_SPARE_BYTES = 2 * MAX_BATCH_BYTES
 
 export function recycleBatchBuffer(buffer: ArrayBuffer): void {
-  if (spares.length < MAX_SPARES && buffer.byteLength >= INITIAL_BYTES) spares.push(buffer)
+  // One grown by a huge record (a snapshot row of a many-megabyte text) is let go rather than kept for ever.
+  if (spares.length < MAX_SPARES && buffer.byteLength >= INITIAL_BYTES && buffer.byteLength <= MAX_SPARE_BYTES) spares.push(buffer)
 }
 
 function takeBuffer(size: number): Buffer {
