@@ -128,4 +128,21 @@ describe('SnapshotEmitter markers and records', () => {
     expect(appends.map((a) => a.markers)).toEqual([['first', 'true', 'last_in_data_collection'], ['last']])
     expect(appends.map((a) => a.keys)).toEqual([['{"id":1}', '{"id":2}', '{"id":3}'], ['{"id":4}']])
   })
+
+  it('a row that fails right after a full batch was handed over leaves an edge nothing to re-mark in the old batch', async () => {
+    const { log, appends } = controlledLog()
+    const emitter = new SnapshotEmitter(log, config, newSourceMetrics(), encoder)
+    emitter.startTable()
+    emitRows(emitter, 1, 2001)
+    const bad = Buffer.from('2001')
+    // The batch of 2,000 is handed over first (a row arrived), then the row turns out to have too few fields.
+    expect(() => emitter.emit(table, bad, 0, bad.length, null, 1_000_000n)).toThrow('fewer fields')
+    const end = emitter.checkpoint('table')
+    await ticks()
+    appends[0].settle()
+    await end
+    expect(appends).toHaveLength(1)
+    expect(appends[0].markers.at(-1)).toBe('true')
+    expect(appends[0].keys.at(-1)).toBe('{"id":2000}')
+  })
 })

@@ -79,6 +79,8 @@ export class SnapshotEmitter {
       this.encoder.writeAfter(table, line, start, end, out)
     } catch (error) {
       batch.discardOpen()
+      // The caller gets the error, not the hand-over: its failure, if any, comes back from the next append.
+      handedOver?.catch(() => undefined)
       throw error
     }
     batch.endRecord(table.topic, timestampMs, envelope.frame)
@@ -140,6 +142,8 @@ export class SnapshotEmitter {
     const batch = this.batch
     const count = this.written
     this.batch = new RecordBatch()
+    // The held record goes with its batch, with the marker it has: a row followed it, or an edge already set it.
+    this.held = null
     return async () => {
       await this.log.append(batch)
       this.metrics.recordsSent += batch.length
