@@ -45,12 +45,12 @@ const COPY_TO_JSON_ESCAPE = new Uint8Array(128)
 for (const [copy, json] of [['b', 'b'], ['f', 'f'], ['n', 'n'], ['r', 'r'], ['t', 't'], ['\\', '\\']]) {
   COPY_TO_JSON_ESCAPE[copy.charCodeAt(0)] = json.charCodeAt(0)
 }
-/** A raw control byte's short JSON escape letter, 0 for `\u00XX`. */
 /** 1 for a byte a quoted value keeps as it is: not a control character (tab included), quote or backslash. */
 const PLAIN = new Uint8Array(256).fill(1)
 for (let b = 0; b < 0x20; b++) PLAIN[b] = 0
-PLAIN[0x22] = 0
-PLAIN[0x5c] = 0
+PLAIN[QUOTE] = 0
+PLAIN[BACKSLASH] = 0
+/** A raw control byte's short JSON escape letter, 0 for `\u00XX`. */
 const CONTROL_SHORT_ESCAPE = new Uint8Array(32)
 for (const [code, json] of [[8, 'b'], [9, 't'], [10, 'n'], [12, 'f'], [13, 'r']] as const) CONTROL_SHORT_ESCAPE[code] = json.charCodeAt(0)
 
