@@ -5,7 +5,8 @@ import { type TestSluice, startTestSluice } from '../../harness/sluice.js'
 import { createSource, pgSourceConfig, waitForStatus } from '../../harness/sources.js'
 import { waitFor } from '../../harness/wait-for.js'
 import { createWorkloadTable, startWorkload } from '../../harness/workload.js'
-import { createDestination, createPipeline, pgDestinationConfig, waitForEqualTables } from './delivery-helpers.js'
+import type { DestinationRecord, DestinationWriter } from '../../../src/connectors/destinations/destination.js'
+import { createDestination, createPipeline, openPostgresqlWriter, pgDestinationConfig, waitForEqualTables } from './delivery-helpers.js'
 
 describe('a destination that is down for a while', () => {
   let source: TestPostgres
@@ -86,5 +87,20 @@ describe('a destination that is down for a while', () => {
     expect(broken.status_reason).toMatch(/did not answer a check/)
     await workload.done
     await waitForEqualTables({ source, target, database: 'target', table: 'accounts' })
+  })
+
+  it('a target that stops answering before a batch opens its connection is reported with the same reason', async () => {
+    // A new writer has no connection yet: its first batch must open one while the server does not answer.
+    const opened: DestinationWriter[] = []
+    try {
+      const writer = await openPostgresqlWriter(target, 'target', { 'server.check.interval.ms': 1000 }, opened)
+      const record: DestinationRecord = { topic: 'src.public.frozen_probe', partition: 0, offset: 0, key: { id: 1 }, valueSchema: null,
+        value: { before: null, after: { id: 1 }, source: { schema: 'public', table: 'frozen_probe', lsn: 1, ts_ms: 1 }, op: 'c', ts_ms: 1 } }
+      const failure = await target.whileFrozen(() => writer.write([record], new AbortController().signal).then(() => null, (err: unknown) => err))
+      expect(failure).toBeInstanceOf(Error)
+      expect((failure as Error).message).toMatch(/did not answer a check/)
+    } finally {
+      await Promise.all(opened.map((w) => w.close()))
+    }
   })
 })

@@ -40,7 +40,27 @@ export const postgresqlDestination: DestinationConnector = {
       async write(records, signal) {
         const steps = planBatch(records, config.insertMode, tableName)
         if (steps.length === 0) return
-        const client = await pool.connect()
+        // A target that stops answering, mid-batch or before it (while a connection is opened): the batch fails with
+        // the reason (and is retried) instead of waiting for ever while the destination looks Active; mid-batch, the
+        // connection is dropped so the batch's statement fails at once.
+        let client: pg.PoolClient | undefined
+        let silence: string | undefined
+        const stopWatching = watchServer(connection, config.serverCheckMs, (reason) => {
+          silence = reason
+          if (client) socketOf(client)?.destroy()
+        })
+        const failure = (err: unknown) => (silence !== undefined ? new Error(`${silence}; the batch is retried`, { cause: err }) : err)
+        try {
+          client = await pool.connect()
+        } catch (err) {
+          stopWatching()
+          throw failure(err)
+        }
+        if (silence !== undefined) {
+          // Silent while connecting and answering since: the watch has ended, so this batch goes round again.
+          client.release(true)
+          throw new Error(`${silence}; the batch is retried`)
+        }
         // The pool listens for errors only on idle clients; between two statements of a batch a dropped connection
         // would otherwise be an unhandled 'error' event (the next statement fails and reports it instead).
         const onError = () => undefined
@@ -50,21 +70,13 @@ export const postgresqlDestination: DestinationConnector = {
         let drop: NodeJS.Timeout | undefined
         const onAbort = () => (drop = setTimeout(() => socketOf(client)?.destroy(), CLOSE_GRACE_MS))
         signal.addEventListener('abort', onAbort, { once: true })
-        // A target that stops answering mid-batch: drop the connection, so the batch fails with the reason (and is
-        // retried) instead of waiting for ever while the destination looks Active.
-        let silence: string | undefined
-        const stopWatching = watchServer(connection, config.serverCheckMs, (reason) => {
-          silence = reason
-          socketOf(client)?.destroy()
-        })
         let broken: Error | undefined
         try {
           await writer.apply(client, steps)
         } catch (err) {
           // After a connection-level failure the client is unusable: discard it instead of returning it to the pool.
           if (!(err instanceof Error && err.name === 'RecordError')) broken = err as Error
-          if (silence !== undefined) throw new Error(`${silence}; the batch is retried`, { cause: err })
-          throw err
+          throw failure(err)
         } finally {
           stopWatching()
           signal.removeEventListener('abort', onAbort)
