@@ -59,7 +59,7 @@ export const postgresqlDestination: DestinationConnector = {
         if (silence !== undefined) {
           // Silent while connecting and answering since: the watch has ended, so this batch goes round again.
           client.release(true)
-          throw new Error(`${silence}; the batch is retried`)
+          throw failure(new Error('the connection opened after the check had no answer'))
         }
         // The pool listens for errors only on idle clients; between two statements of a batch a dropped connection
         // would otherwise be an unhandled 'error' event (the next statement fails and reports it instead).

@@ -50,6 +50,14 @@ async function ticks(): Promise<void> {
   for (let i = 0; i < 10; i++) await new Promise((resolve) => setImmediate(resolve))
 }
 
+/** Ends a table or the run and lets the append it hands over (the `index`th) succeed. */
+async function checkpointSettled(emitter: SnapshotEmitter, edge: 'table' | 'run', appends: Array<{ settle: () => void }>, index: number): Promise<void> {
+  const end = emitter.checkpoint(edge)
+  await ticks()
+  appends[index].settle()
+  await end
+}
+
 /** Whether `promise` has settled once pending callbacks ran. */
 async function settled(promise: Promise<unknown>): Promise<boolean> {
   let done = false
@@ -115,16 +123,10 @@ describe('SnapshotEmitter markers and records', () => {
     const bad = Buffer.from('3\tnote\textra')
     expect(() => emitter.emit(table, bad, 0, bad.length, null, 1_000_000n)).toThrow('more fields')
     emitRows(emitter, 3, 4)
-    const tableEnd = emitter.checkpoint('table')
-    await ticks()
-    appends[0].settle()
-    await tableEnd
+    await checkpointSettled(emitter, 'table', appends, 0)
     emitter.startTable()
     emitRows(emitter, 4, 5)
-    const runEnd = emitter.checkpoint('run')
-    await ticks()
-    appends[1].settle()
-    await runEnd
+    await checkpointSettled(emitter, 'run', appends, 1)
     expect(appends.map((a) => a.markers)).toEqual([['first', 'true', 'last_in_data_collection'], ['last']])
     expect(appends.map((a) => a.keys)).toEqual([['{"id":1}', '{"id":2}', '{"id":3}'], ['{"id":4}']])
   })
@@ -137,10 +139,7 @@ describe('SnapshotEmitter markers and records', () => {
     const bad = Buffer.from('2001')
     // The batch of 2,000 is handed over first (a row arrived), then the row turns out to have too few fields.
     expect(() => emitter.emit(table, bad, 0, bad.length, null, 1_000_000n)).toThrow('fewer fields')
-    const end = emitter.checkpoint('table')
-    await ticks()
-    appends[0].settle()
-    await end
+    await checkpointSettled(emitter, 'table', appends, 0)
     expect(appends).toHaveLength(1)
     expect(appends[0].markers.at(-1)).toBe('true')
     expect(appends[0].keys.at(-1)).toBe('{"id":2000}')
