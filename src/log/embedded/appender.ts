@@ -33,8 +33,9 @@ interface PartitionChange {
   after: PartitionState
   baseOffset: number
   batchMaxTimestamp: number
-  /** The blob bytes of the partition's records in this append, then their rows. */
+  /** The blob bytes of the partition's records in this append (as format 2 stores them; of which record headers). */
   blobBytes: number
+  headerBytes: number
   /** The distinct frames of its records and their bytes: each row that holds a frame's records stores it. */
   frames: Set<ValueFrame>
   distinctFrameBytes: number
@@ -69,7 +70,7 @@ export class Appender {
     // Each partition's records into rows of about TARGET_BATCH_BYTES, in one buffer sized for them all.
     for (let i = 0; i < planned.length; i++) {
       const record = planned[i]
-      const encoder = encoderOf(changes.get(record.partition) as PartitionChange)
+      const encoder = encoderOf(changes.get(record.partition) as PartitionChange, false)
       encoder.add(results[i].offset, record.timestamp, record.key, record.value, record.headers, record.frame)
     }
     return { results, topics: this.commit(changes) }
@@ -78,8 +79,8 @@ export class Appender {
   /**
    * `append` for records in their packed form (record-batch.ts: what a RecordBatch and the threaded log hand over),
    * read where they are in the packed buffer: no record object or Buffer per record, which were about half of the
-   * log thread's JavaScript time in a snapshot. The same checks (with the same errors), offsets and rows; records
-   * with headers go through `append`.
+   * log thread's JavaScript time in a snapshot. The same checks (with the same errors) and offsets; rows in format 3,
+   * whose payloads are views of the packed buffer (stored-batch.ts). Records with headers go through `append`.
    */
   appendPacked(packed: PackedRecords): { results: PackedAppendResults; topics: Set<string> } {
     if (packed.headers) {
@@ -131,7 +132,7 @@ export class Appender {
       const m = i * FIELDS
       const keyLength = meta[m + 4]
       const k = frameOf ? frameOf[i] : ABSENT
-      encoderOf(changeOf[i]).addRange(results[i * 3 + 2], timestamps[i], data, keyAt[i], keyLength,
+      encoderOf(changeOf[i], true).addRange(results[i * 3 + 2], timestamps[i], data, keyAt[i], keyLength,
         keyAt[i] + Math.max(keyLength, 0), meta[m + 5], k === ABSENT ? undefined : (frames as ValueFrame[])[k])
     }
     return { results: { topics: packed.topics, meta: results }, topics: this.commit(changes) }
@@ -185,7 +186,7 @@ function changeFor(changes: Map<PartitionState, PartitionChange>, topic: TopicSt
   let change = changes.get(before)
   if (change === undefined) {
     change = { topic, before, after: { ...before }, baseOffset: before.nextOffset, batchMaxTimestamp: Number.MIN_SAFE_INTEGER,
-      blobBytes: 0, frames: new Set(), distinctFrameBytes: 0, framedBytes: 0, encoder: null, rows: [] }
+      blobBytes: 0, headerBytes: 0, frames: new Set(), distinctFrameBytes: 0, framedBytes: 0, encoder: null, rows: [] }
     changes.set(before, change)
   }
   return change
@@ -194,6 +195,7 @@ function changeFor(changes: Map<PartitionState, PartitionChange>, topic: TopicSt
 /** Counts a record (`blobBytes` of it in a row, `size` in the partition's totals) into its partition's change. */
 function count(change: PartitionChange, blobBytes: number, frame: ValueFrame | undefined, size: number, timestamp: number): void {
   change.blobBytes += blobBytes
+  change.headerBytes += BatchEncoder.sizeOfLengths(ABSENT, ABSENT)
   if (frame !== undefined) {
     const frameSize = BatchEncoder.frameSize(frame)
     change.framedBytes += frameSize
@@ -209,9 +211,13 @@ function count(change: PartitionChange, blobBytes: number, frame: ValueFrame | u
   if (timestamp > change.batchMaxTimestamp) change.batchMaxTimestamp = timestamp
 }
 
-/** The change's encoder, made on first use with room for all its rows. */
-function encoderOf(change: PartitionChange): BatchEncoder {
-  change.encoder ??= new BatchEncoder(BatchEncoder.rowsSize(change.blobBytes, change.distinctFrameBytes, change.framedBytes))
+/**
+ * The change's encoder, made on first use with room for all its rows (`split`: format 3 rows, whose blobs hold only
+ * record headers and frames).
+ */
+function encoderOf(change: PartitionChange, split: boolean): BatchEncoder {
+  change.encoder ??= new BatchEncoder(BatchEncoder.rowsSize(split ? change.headerBytes : change.blobBytes,
+    change.distinctFrameBytes, change.framedBytes), split)
   const encoder = change.encoder
   if (encoder.size >= TARGET_BATCH_BYTES) change.rows.push(encoder.cut())
   return encoder

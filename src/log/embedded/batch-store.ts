@@ -9,14 +9,15 @@
 import { BatchCursor, type BatchRow, type EncodedBatch, rewriteBatch } from './stored-batch.js'
 import type { Db } from './schema.js'
 
-type Row = [id: number, base: number, last: number, records: number, bytes: number, maxTimestamp: number, data: Buffer]
+type Row = [id: number, base: number, last: number, records: number, bytes: number, maxTimestamp: number, data: Buffer,
+  payload: Buffer | null]
 
-const COLUMNS = 'id, base_offset, last_offset, records, bytes, max_timestamp, data'
+const COLUMNS = 'id, base_offset, last_offset, records, bytes, max_timestamp, data, payload'
 
 function toBatchRow(row: Row | undefined): BatchRow | undefined {
   if (row === undefined) return undefined
-  const [id, baseOffset, lastOffset, records, bytes, maxTimestamp, data] = row
-  return { id, baseOffset, lastOffset, records, bytes, maxTimestamp, data }
+  const [id, baseOffset, lastOffset, records, bytes, maxTimestamp, data, payload] = row
+  return { id, baseOffset, lastOffset, records, bytes, maxTimestamp, data, payload }
 }
 
 /** Records and bytes a change removed. */
@@ -38,12 +39,12 @@ export class BatchStore {
 
   constructor(db: Db) {
     this.insertStmt = db.prepare(
-      'INSERT INTO batches (topic_id, part, base_offset, last_offset, records, bytes, max_timestamp, data) ' +
-        'VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO batches (topic_id, part, base_offset, last_offset, records, bytes, max_timestamp, data, payload) ' +
+        'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
     )
     this.updateStmt = db.prepare(
-      'UPDATE batches SET base_offset = ?, last_offset = ?, records = ?, bytes = ?, max_timestamp = ?, data = ? ' +
-        'WHERE id = ?',
+      'UPDATE batches SET base_offset = ?, last_offset = ?, records = ?, bytes = ?, max_timestamp = ?, data = ?, ' +
+        'payload = ? WHERE id = ?',
     )
     this.deleteStmt = db.prepare('DELETE FROM batches WHERE id = ?')
     this.selectFrom = db
@@ -61,7 +62,7 @@ export class BatchStore {
       .prepare('SELECT id, base_offset, last_offset, records, bytes, max_timestamp FROM batches ' +
         'WHERE topic_id = ? AND part = ? ORDER BY last_offset LIMIT ?')
       .raw(true)
-    this.selectData = db.prepare('SELECT data FROM batches WHERE id = ?').pluck(true)
+    this.selectData = db.prepare('SELECT data, payload FROM batches WHERE id = ?').raw(true)
     this.deleteTopicStmt = db
       .prepare('DELETE FROM batches WHERE id IN (SELECT id FROM batches WHERE topic_id = ? LIMIT ?) RETURNING records')
       .pluck(true)
@@ -69,7 +70,7 @@ export class BatchStore {
 
   insert(topicId: number, partition: number, batch: EncodedBatch): void {
     this.insertStmt.run(topicId, partition, batch.baseOffset, batch.lastOffset, batch.records, batch.bytes,
-      batch.maxTimestamp, batch.data)
+      batch.maxTimestamp, batch.data, batch.payload)
   }
 
   /** The row holding `offset`, or the first one after it. */
@@ -88,7 +89,7 @@ export class BatchStore {
         ? this.selectFrom.get(topicId, partition, from)
         : this.selectFromAtTime.get(topicId, partition, from, minTimestamp)) as Row | undefined)
       if (row === undefined) return
-      const cursor = new BatchCursor(row.baseOffset, row.data)
+      const cursor = new BatchCursor(row.baseOffset, row.data, row.payload)
       while (cursor.next()) {
         if (cursor.offset >= from && !visit(cursor)) return
       }
@@ -102,14 +103,15 @@ export class BatchStore {
   }
 
   /** The partition's first `count` rows, without their blobs (retention mostly deletes rows whole). */
-  oldest(topicId: number, partition: number, count: number): Array<Omit<BatchRow, 'data'>> {
+  oldest(topicId: number, partition: number, count: number): Array<Omit<BatchRow, 'data' | 'payload'>> {
     return (this.selectOldest.all(topicId, partition, count) as Row[]).map(([id, baseOffset, lastOffset, records,
       bytes, maxTimestamp]) => ({ id, baseOffset, lastOffset, records, bytes, maxTimestamp }))
   }
 
-  /** A row's blob. */
-  data(row: Omit<BatchRow, 'data'>): BatchRow {
-    return { ...row, data: this.selectData.get(row.id) as Buffer }
+  /** A row's blobs. */
+  data(row: Omit<BatchRow, 'data' | 'payload'>): BatchRow {
+    const [data, payload] = this.selectData.get(row.id) as [Buffer, Buffer | null]
+    return { ...row, data, payload }
   }
 
   /** Removes the given offsets (ascending; ones not stored are ignored). */
@@ -162,7 +164,7 @@ export class BatchStore {
     }
     if (kept.records === row.records) return
     this.updateStmt.run(kept.baseOffset, kept.lastOffset, kept.records, kept.bytes, kept.maxTimestamp, kept.data,
-      row.id)
+      kept.payload, row.id)
     removed.records += row.records - kept.records
     removed.bytes += row.bytes - kept.bytes
   }

@@ -102,7 +102,7 @@ describe('topic log schema version 1 → 2', () => {
     log = undefined
 
     const db = new Database(join(dir, 'topic-log.db'), { readonly: true })
-    expect(db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get()).toBe('3')
+    expect(db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get()).toBe('4')
     expect(db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'records'").pluck().get()).toBe(0)
     expect(db.prepare('SELECT count(*) FROM batches WHERE part = 0').pluck().get()).toBeGreaterThan(5)
     db.close()

@@ -138,7 +138,8 @@ export class RetentionPass {
         freed += row.bytes
         continue
       }
-      const cursor = new BatchCursor(row.baseOffset, this.batches.data(row).data)
+      const { data, payload } = this.batches.data(row)
+      const cursor = new BatchCursor(row.baseOffset, data, payload)
       while (cursor.next()) {
         freed += cursor.size
         if (freed >= excess) return cursor.offset + 1

@@ -22,11 +22,13 @@ export type Db = Database.Database
 export type FsyncMode = 'always' | 'never'
 
 /**
+ * 4: rows may be in stored-batch.ts format 3, whose records' bytes are in the `payload` column, which a build that
+ * reads 3 would not read; a 3 (or older) gets the column on open and is marked 4, its rows read as they are.
  * 3: rows may hold value frames (stored-batch.ts format 2), which a build that reads 2 would misread, so it must
  * refuse the file; a 2 is marked 3 on open, its rows read as they are. 2: records stored many to a row (`batches`);
  * 1 stored one per row (`records`) and is migrated on open.
  */
-const SCHEMA_VERSION = 3
+const SCHEMA_VERSION = 4
 /**
  * 64 KiB pages (SQLite's largest; applies to a new file) rather than 4 KiB: records are appended in key order and
  * read sequentially, so bigger pages mean fewer page splits and WAL frames per append. Measured with better-sqlite3
@@ -63,7 +65,7 @@ CREATE TABLE IF NOT EXISTS partitions (
   cleaned_to INTEGER NOT NULL,
   PRIMARY KEY (topic_id, part)
 ) WITHOUT ROWID;
--- Records, many to a row (stored-batch.ts has the blob's layout). A partition's rows never overlap; base_offset and
+-- Records, many to a row (stored-batch.ts has the blobs' layout: data, and for format 3 payload). A partition's rows never overlap; base_offset and
 -- last_offset are the first and last record still in the row, bytes the records' sizes as partitions.bytes counts.
 CREATE TABLE IF NOT EXISTS batches (
   id INTEGER PRIMARY KEY,
@@ -74,7 +76,8 @@ CREATE TABLE IF NOT EXISTS batches (
   records INTEGER NOT NULL,
   bytes INTEGER NOT NULL,
   max_timestamp INTEGER NOT NULL,
-  data BLOB NOT NULL
+  data BLOB NOT NULL,
+  payload BLOB
 );
 CREATE UNIQUE INDEX IF NOT EXISTS batches_by_offset ON batches (topic_id, part, last_offset);
 -- One row per append that raised the partition's running maximum timestamp (Kafka's time index): the first row
@@ -143,12 +146,16 @@ export function openLogDatabase(dir: string, fsync: FsyncMode,
       | undefined
     if (row === undefined) {
       db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION))
-    } else if (Number(row.value) === 1 || Number(row.value) === 2) {
+    } else if (Number(row.value) >= 1 && Number(row.value) <= 3) {
       if (Number(row.value) === 1) {
         const started = Date.now()
         const records = migrateFromRecordRows(db)
         onMigrated?.({ fromVersion: 1, records, durationMs: Date.now() - started })
       }
+      // A table made by an older build has no payload column (one made by this build's SCHEMA, as for a version 1
+      // log, has). Adding a nullable column rewrites nothing.
+      const columns = db.prepare("SELECT name FROM pragma_table_info('batches')").pluck(true).all() as string[]
+      if (!columns.includes('payload')) db.exec('ALTER TABLE batches ADD COLUMN payload BLOB')
       db.prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'").run(String(SCHEMA_VERSION))
     } else if (Number(row.value) !== SCHEMA_VERSION) {
       throw new Error(`topic log at ${dir} has schema version ${row.value}; this build reads ${SCHEMA_VERSION}`)

@@ -9,9 +9,9 @@ interface Plain {
   headers: string | null
 }
 
-function decode(baseOffset: number, data: Buffer): Plain[] {
+function decode(baseOffset: number, data: Buffer, payload: Buffer | null = null): Plain[] {
   const out: Plain[] = []
-  const cursor = new BatchCursor(baseOffset, data)
+  const cursor = new BatchCursor(baseOffset, data, payload)
   while (cursor.next()) {
     const text = (b: Buffer | null) => (b === null ? null : b.toString())
     out.push({ offset: cursor.offset, timestamp: cursor.timestamp, key: text(cursor.key), value: text(cursor.value),
@@ -125,6 +125,74 @@ describe('stored batches', () => {
         { offset: 40, timestamp: 7, key: 'k', value: 'v1', headers: null },
         { offset: 42, timestamp: 8, key: null, value: null, headers: null },
       ])
+    })
+  })
+
+  describe('format 3 (a packed append: record headers in the blob, their bytes in the payload)', () => {
+    /** The records packed back to back, as a packed append holds them: key, value, key, value… */
+    function packed(list: Plain[]): { source: Buffer; at: number[] } {
+      const parts: Buffer[] = []
+      const at: number[] = []
+      let position = 0
+      for (const r of list) {
+        at.push(position)
+        for (const text of [r.key, r.value]) {
+          if (text === null) continue
+          parts.push(Buffer.from(text))
+          position += Buffer.byteLength(text)
+        }
+      }
+      return { source: Buffer.concat(parts), at }
+    }
+    const length = (text: string | null) => (text === null ? -1 : Buffer.byteLength(text))
+    const unheadered: Plain[] = records.map((r) => ({ ...r, headers: null }))
+
+    it('round-trips records whose bytes lie back to back, the payload a view of their buffer', () => {
+      const { source, at } = packed(unheadered)
+      const encoder = new BatchEncoder(16, true)
+      unheadered.forEach((r, i) => encoder.addRange(r.offset, r.timestamp, source, at[i], length(r.key),
+        at[i] + Math.max(length(r.key), 0), length(r.value)))
+      const row = encoder.cut()
+      expect(row.data.readUInt32LE(0)).toBe(0xfffffffe)
+      expect(row.payload?.buffer).toBe(source.buffer)
+      expect(row.payload?.length).toBe(source.length)
+      expect(row.data.length).toBeLessThan(200) // headers only
+      expect(row.bytes).toBe(1 + 10 + 70_001)
+      expect(decode(row.baseOffset, row.data, row.payload)).toEqual(unheadered)
+    })
+
+    it('joins the pieces of records that do not follow each other, keeps headers and frames, and cuts rows', () => {
+      const frame = { prefix: Buffer.from('{"after":'), suffix: Buffer.from(',"op":"r"}') }
+      const { source, at } = packed(unheadered)
+      const encoder = new BatchEncoder(16, true)
+      // Backwards through the buffer: no record continues the one before it.
+      const order = [3, 1, 0, 2]
+      order.forEach((k, i) => encoder.addRange(100 + i, k, source, at[k], length(unheadered[k].key),
+        at[k] + Math.max(length(unheadered[k].key), 0), length(unheadered[k].value), k === 0 ? frame : undefined))
+      encoder.add(104, 9, Buffer.from('hk'), Buffer.from('hv'), Buffer.from('{"h":"1"}'))
+      const first = encoder.cut()
+      encoder.addRange(105, 10, source, at[0], 1, at[0] + 1, length(unheadered[0].value))
+      const second = encoder.cut()
+      expect(first.payload?.buffer).not.toBe(source.buffer)
+      const expected: Plain[] = order.map((k, i) => ({ ...unheadered[k], offset: 100 + i, timestamp: k,
+        value: k === 0 ? `${frame.prefix}${unheadered[k].value}${frame.suffix}` : unheadered[k].value }))
+      expected.push({ offset: 104, timestamp: 9, key: 'hk', value: 'hv', headers: '{"h":"1"}' })
+      expect(decode(first.baseOffset, first.data, first.payload)).toEqual(expected)
+      expect(decode(second.baseOffset, second.data, second.payload)).toEqual([{ ...unheadered[0], offset: 105, timestamp: 10 }])
+    })
+
+    it('rewrites a format 3 row into format 2 without the dropped records, frames kept', () => {
+      const frame = { prefix: Buffer.from('['), suffix: Buffer.from(']') }
+      const { source, at } = packed(unheadered)
+      const encoder = new BatchEncoder(16, true)
+      unheadered.forEach((r, i) => encoder.addRange(r.offset, r.timestamp, source, at[i], length(r.key),
+        at[i] + Math.max(length(r.key), 0), length(r.value), r.value === null ? undefined : frame))
+      const row = { id: 1, ...encoder.cut() }
+      const kept = rewriteBatch(row, (offset) => offset === records[3].offset)
+      expect(kept?.payload).toBeNull()
+      expect(kept?.data.readUInt32LE(0)).toBe(0xffffffff)
+      expect(decode(kept!.baseOffset, kept!.data)).toEqual(unheadered.slice(0, 3).map((r) =>
+        ({ ...r, value: r.value === null ? null : `[${r.value}]` })))
     })
   })
 })
