@@ -2,7 +2,9 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import Database from 'better-sqlite3'
 import { InvalidLogRequestError } from '../log-errors.js'
+import { RecordBatch } from '../record-batch.js'
 import type { AppendRecord, LogRecord, TopicLog } from '../topic-log.js'
 import { BATCH_RECORDS } from './batch-work.js'
 import { createEmbeddedTopicLog } from './embedded-topic-log.js'
@@ -212,5 +214,59 @@ describe('embedded topic log: compaction', () => {
     const records = await readAll('c')
     expect(records).toHaveLength(10)
     expect(records.find((r) => r.key?.toString() === 'k0')?.value?.toString()).toBe('last')
+  })
+})
+
+// Packed appends (a RecordBatch: snapshots, streaming) store rows in format 3, their records' bytes in a payload
+// column (stored-batch.ts); retention's cut and compaction rewrite such rows into format 2.
+describe('embedded topic log: retention and compaction of packed appends', () => {
+  const packedRows = async (): Promise<number> => {
+    await log.close()
+    const db = new Database(join(dir, 'topic-log.db'), { readonly: true })
+    const count = db.prepare('SELECT count(*) FROM batches WHERE payload IS NOT NULL').pluck().get() as number
+    db.close()
+    log = await createEmbeddedTopicLog({ dir, retentionCheckIntervalMs: 0, tombstoneRetentionMs: HOUR })
+    return count
+  }
+
+  it('cuts a packed row by time and by bytes, records read back whole', async () => {
+    const now = 10 * HOUR
+    await log.createTopic('t', { retentionMs: HOUR })
+    await log.append(RecordBatch.of([1, 2, 3].map((h) => rec('t', `k${h}`, `old${h}`, now - 10 * HOUR + h))
+      .concat([rec('t', 'k4', 'new1', now - HOUR / 2), rec('t', null, 'new2', now)])))
+    expect(await packedRows()).toBe(1)
+    expect(await log.enforceRetention(now)).toEqual({ deletedRecords: 3 })
+    expect((await readAll('t')).map((r) => `${r.key}=${r.value}`)).toEqual(['k4=new1', 'null=new2'])
+    expect(await log.stats('t', 0)).toEqual({ records: 2, bytes: 10 })
+
+    await log.createTopic('b', { retentionBytes: 250 })
+    await log.append(RecordBatch.of(Array.from({ length: 10 }, (_, i) => rec('b', null, `${i}`.repeat(100)))))
+    expect(await log.enforceRetention(now)).toEqual({ deletedRecords: 8 })
+    expect((await readAll('b')).map((r) => r.value?.toString())).toEqual(['8'.repeat(100), '9'.repeat(100)])
+  })
+
+  it('compacts packed rows of interleaved partitions across reopen, keeping exactly the latest value per key', async () => {
+    await log.createTopic('c', { cleanupPolicy: 'compact', partitions: 3 })
+    const latest = new Map<string, string>()
+    for (let round = 0; round < 3; round++) {
+      const batch: AppendRecord[] = []
+      for (let i = 0; i < 2000; i++) {
+        const key = `k${(i * 7 + round * 13) % 1500}`
+        const value = `${key}-r${round}-i${i}`
+        latest.set(key, value)
+        batch.push(rec('c', key, value))
+      }
+      await log.append(RecordBatch.of(batch))
+      if (round === 0) expect(await packedRows()).toBeGreaterThan(0)
+      await log.enforceRetention()
+    }
+    const seen = new Map<string, string>()
+    for (let p = 0; p < 3; p++) {
+      for (const r of await readAll('c', p)) {
+        expect(seen.has(r.key!.toString())).toBe(false)
+        seen.set(r.key!.toString(), r.value!.toString())
+      }
+    }
+    expect(seen).toEqual(latest)
   })
 })
