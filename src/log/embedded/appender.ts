@@ -11,8 +11,9 @@ import { partitionForKey } from '../partitioner.js'
 import { ABSENT, FIELDS, type PackedAppendResults, type PackedRecords, packAppendResults, unpackAppendRecords } from '../record-batch.js'
 import type { AppendRecord, AppendResult, ValueFrame } from '../topic-log.js'
 import { checkValueFrame } from '../value-frame.js'
-import { BatchStore } from './batch-store.js'
+import type { BatchStore } from './batch-store.js'
 import type { Db } from './schema.js'
+import type { SegmentFiles } from './segment-files.js'
 import { BatchEncoder, type EncodedBatch, TARGET_BATCH_BYTES } from './stored-batch.js'
 import type { PartitionState, TopicRegistry, TopicState } from './topic-registry.js'
 
@@ -45,11 +46,10 @@ interface PartitionChange {
 }
 
 export class Appender {
-  private readonly batches: BatchStore
   private readonly insertTimeIndex
 
-  constructor(private readonly db: Db, private readonly registry: TopicRegistry) {
-    this.batches = new BatchStore(db)
+  constructor(private readonly db: Db, private readonly registry: TopicRegistry, private readonly batches: BatchStore,
+    private readonly segments: SegmentFiles) {
     this.insertTimeIndex = db.prepare(
       'INSERT OR REPLACE INTO time_index (topic_id, part, base_offset, max_timestamp) VALUES (?, ?, ?, ?)',
     )
@@ -151,6 +151,8 @@ export class Appender {
         }
         this.registry.savePartition(topic.id, after)
       }
+      // The rows' payloads are durable before the rows that point at them are (segment-files.ts).
+      this.segments.sync()
     })()
 
     // Committed: only now does the in-memory state move on.

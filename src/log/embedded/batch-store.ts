@@ -8,17 +8,12 @@
  */
 import { BatchCursor, type BatchRow, type EncodedBatch, rewriteBatch } from './stored-batch.js'
 import type { Db } from './schema.js'
+import type { SegmentFiles } from './segment-files.js'
 
 type Row = [id: number, base: number, last: number, records: number, bytes: number, maxTimestamp: number, data: Buffer,
-  payload: Buffer | null]
+  payload: Buffer | null, segment: number | null, segmentAt: number | null, segmentBytes: number | null]
 
-const COLUMNS = 'id, base_offset, last_offset, records, bytes, max_timestamp, data, payload'
-
-function toBatchRow(row: Row | undefined): BatchRow | undefined {
-  if (row === undefined) return undefined
-  const [id, baseOffset, lastOffset, records, bytes, maxTimestamp, data, payload] = row
-  return { id, baseOffset, lastOffset, records, bytes, maxTimestamp, data, payload }
-}
+const COLUMNS = 'id, base_offset, last_offset, records, bytes, max_timestamp, data, payload, segment, segment_at, segment_bytes'
 
 /** Records and bytes a change removed. */
 export interface Removed {
@@ -26,6 +21,19 @@ export interface Removed {
   bytes: number
 }
 
+/**
+ * A format 3 row's payload of at least SEGMENT_MIN_BYTES goes to a segment file, a smaller one into the row. Why: the
+ * segment costs an fsync of its own per append, which a big append (a snapshot's, 2,000 rows) spreads over
+ * megabytes and saves the double write of SQLite's WAL and checkpoint, but which a streaming append of a record or
+ * two would pay in full (measured: a test's streaming workload could no longer keep up). About half a stored row
+ * (stored-batch.ts TARGET_BATCH_BYTES), so a big append's rows go to segments, all but maybe its last.
+ */
+export const SEGMENT_MIN_BYTES = 64 * 1024
+
+/**
+ * `segments`: where big format 3 payloads go (segment-files.ts); a store without them (the version 1 migration)
+ * writes format 2 rows only.
+ */
 export class BatchStore {
   private readonly insertStmt
   private readonly updateStmt
@@ -36,15 +44,17 @@ export class BatchStore {
   private readonly selectOldest
   private readonly selectData
   private readonly deleteTopicStmt
+  private readonly selectSegmentRow
 
-  constructor(db: Db) {
+  constructor(db: Db, private readonly segments: SegmentFiles | null = null,
+    private readonly segmentMinBytes = SEGMENT_MIN_BYTES) {
     this.insertStmt = db.prepare(
-      'INSERT INTO batches (topic_id, part, base_offset, last_offset, records, bytes, max_timestamp, data, payload) ' +
-        'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO batches (topic_id, part, base_offset, last_offset, records, bytes, max_timestamp, data, payload, ' +
+        'segment, segment_at, segment_bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     )
     this.updateStmt = db.prepare(
       'UPDATE batches SET base_offset = ?, last_offset = ?, records = ?, bytes = ?, max_timestamp = ?, data = ?, ' +
-        'payload = ? WHERE id = ?',
+        'payload = NULL, segment = NULL, segment_at = NULL, segment_bytes = NULL WHERE id = ?',
     )
     this.deleteStmt = db.prepare('DELETE FROM batches WHERE id = ?')
     this.selectFrom = db
@@ -62,20 +72,31 @@ export class BatchStore {
       .prepare('SELECT id, base_offset, last_offset, records, bytes, max_timestamp FROM batches ' +
         'WHERE topic_id = ? AND part = ? ORDER BY last_offset LIMIT ?')
       .raw(true)
-    this.selectData = db.prepare('SELECT data, payload FROM batches WHERE id = ?').raw(true)
+    this.selectData = db.prepare('SELECT data, payload, segment, segment_at, segment_bytes FROM batches WHERE id = ?').raw(true)
+    this.selectSegmentRow = db.prepare('SELECT 1 FROM batches WHERE segment = ? LIMIT 1').pluck(true)
     this.deleteTopicStmt = db
       .prepare('DELETE FROM batches WHERE id IN (SELECT id FROM batches WHERE topic_id = ? LIMIT ?) RETURNING records')
       .pluck(true)
   }
 
+  /** Inserts a row; a big format 3 payload goes to the segment files, durable once they are synced. */
   insert(topicId: number, partition: number, batch: EncodedBatch): void {
+    const { payload } = batch
+    const toSegment = payload !== null && payload.length >= this.segmentMinBytes
+    const at = toSegment ? this.requireSegments().write(payload) : null
     this.insertStmt.run(topicId, partition, batch.baseOffset, batch.lastOffset, batch.records, batch.bytes,
-      batch.maxTimestamp, batch.data, batch.payload)
+      batch.maxTimestamp, batch.data, toSegment ? null : payload, at?.segment ?? null, at?.position ?? null,
+      at === null ? null : (payload as Buffer).length)
+  }
+
+  /** Whether some row points into segment file `segment` (an index seek: batches_by_segment). */
+  isReferenced(segment: number): boolean {
+    return this.selectSegmentRow.get(segment) !== undefined
   }
 
   /** The row holding `offset`, or the first one after it. */
   rowFrom(topicId: number, partition: number, offset: number): BatchRow | undefined {
-    return toBatchRow(this.selectFrom.get(topicId, partition, offset) as Row | undefined)
+    return this.toBatchRow(this.selectFrom.get(topicId, partition, offset) as Row | undefined)
   }
 
   /**
@@ -85,7 +106,7 @@ export class BatchStore {
   scan(topicId: number, partition: number, from: number, visit: (record: BatchCursor) => boolean,
     minTimestamp?: number): void {
     for (;;) {
-      const row = toBatchRow((minTimestamp === undefined
+      const row = this.toBatchRow((minTimestamp === undefined
         ? this.selectFrom.get(topicId, partition, from)
         : this.selectFromAtTime.get(topicId, partition, from, minTimestamp)) as Row | undefined)
       if (row === undefined) return
@@ -110,8 +131,9 @@ export class BatchStore {
 
   /** A row's blobs. */
   data(row: Omit<BatchRow, 'data' | 'payload'>): BatchRow {
-    const [data, payload] = this.selectData.get(row.id) as [Buffer, Buffer | null]
-    return { ...row, data, payload }
+    const [data, payload, segment, segmentAt, segmentBytes] = this.selectData.get(row.id) as
+      [Buffer, Buffer | null, number | null, number | null, number | null]
+    return { ...row, data, payload: this.payloadOf(payload, segment, segmentAt, segmentBytes) }
   }
 
   /** Removes the given offsets (ascending; ones not stored are ignored). */
@@ -163,9 +185,26 @@ export class BatchStore {
       return
     }
     if (kept.records === row.records) return
-    this.updateStmt.run(kept.baseOffset, kept.lastOffset, kept.records, kept.bytes, kept.maxTimestamp, kept.data,
-      kept.payload, row.id)
+    // A rewrite is format 2 (rewriteBatch): the row's payload, if it had one, is left to the segment's deletion.
+    this.updateStmt.run(kept.baseOffset, kept.lastOffset, kept.records, kept.bytes, kept.maxTimestamp, kept.data, row.id)
     removed.records += row.records - kept.records
     removed.bytes += row.bytes - kept.bytes
+  }
+
+  private toBatchRow(row: Row | undefined): BatchRow | undefined {
+    if (row === undefined) return undefined
+    const [id, baseOffset, lastOffset, records, bytes, maxTimestamp, data, payload, segment, segmentAt, segmentBytes] = row
+    return { id, baseOffset, lastOffset, records, bytes, maxTimestamp, data,
+      payload: this.payloadOf(payload, segment, segmentAt, segmentBytes) }
+  }
+
+  private payloadOf(payload: Buffer | null, segment: number | null, position: number | null, length: number | null): Buffer | null {
+    if (segment === null) return payload
+    return this.requireSegments().read({ segment, position: position as number }, length as number)
+  }
+
+  private requireSegments(): SegmentFiles {
+    if (this.segments === null) throw new Error('format 3 rows need the log\'s segment files')
+    return this.segments
   }
 }

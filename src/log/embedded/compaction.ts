@@ -11,7 +11,7 @@
  * the cleaner resumes exactly where it stopped, and the record a key map entry points at is never deleted.
  */
 import { BATCH_RECORDS, currentPartition, yieldToEventLoop } from './batch-work.js'
-import { BatchStore } from './batch-store.js'
+import type { BatchStore } from './batch-store.js'
 import type { Db } from './schema.js'
 import type { TopicRegistry } from './topic-registry.js'
 
@@ -23,7 +23,6 @@ interface DirtyRecord {
 }
 
 export class Compactor {
-  private readonly batches: BatchStore
   private readonly selectKey
   private readonly upsertKey
   private readonly selectExpiredTombstones
@@ -32,9 +31,9 @@ export class Compactor {
   constructor(
     private readonly db: Db,
     private readonly registry: TopicRegistry,
+    private readonly batches: BatchStore,
     private readonly tombstoneRetentionMs: number,
   ) {
-    this.batches = new BatchStore(db)
     this.selectKey = db
       .prepare('SELECT off FROM compact_keys WHERE topic_id = ? AND part = ? AND key = ?')
       .pluck(true)

@@ -1,13 +1,15 @@
 /**
- * The embedded topic log: a TopicLog over one SQLite database in `dir` (see schema.ts for the on-disk format and
- * how a torn tail after a crash is discarded). Wires the parts: TopicRegistry (topics, partitions, in-memory
- * offsets), Appender, Reader, ConsumerGroups, RetentionPass (with the Compactor) and AppendWaiters.
+ * The embedded topic log: a TopicLog over one SQLite database in `dir` and segment files in `dir/segments` (see
+ * schema.ts for the on-disk format and how a torn tail after a crash is discarded). Wires the parts: TopicRegistry
+ * (topics, partitions, in-memory offsets), BatchStore (stored rows, with SegmentFiles), Appender, Reader,
+ * ConsumerGroups, RetentionPass (with the Compactor) and AppendWaiters.
  *
  * Backpressure: better-sqlite3 is synchronous, so each call runs to completion before the next; `append` is one
  * short transaction and background work runs in small batches (batch-work.ts). Crash: a resolved `append` is on
  * disk (fsync 'always' → power-loss safe; 'never' → `kill -9` safe), and reopening the directory resumes every
  * partition at the offset after its last acknowledged record.
  */
+import { join } from 'node:path'
 import { LogClosedError } from '../log-errors.js'
 import { type PackedAppendResults, type PackedRecords, RecordBatch, unpackAppendResults } from '../record-batch.js'
 import type {
@@ -22,12 +24,14 @@ import type {
   TopicLog,
 } from '../topic-log.js'
 import { Appender } from './appender.js'
+import { BatchStore } from './batch-store.js'
 import { AppendWaiters, TOPIC_CHANGES } from './append-waiters.js'
 import { Compactor } from './compaction.js'
 import { ConsumerGroups } from './consumer-groups.js'
 import { Reader } from './reader.js'
 import { RetentionPass } from './retention.js'
 import { type Db, type FsyncMode, openLogDatabase } from './schema.js'
+import { SegmentFiles } from './segment-files.js'
 import { TopicRegistry } from './topic-registry.js'
 
 /** The narrow slice of a pino logger the log uses. */
@@ -45,6 +49,8 @@ export interface EmbeddedTopicLogOptions {
   /** Kafka's delete.retention.ms: how long a tombstone outlives its timestamp in a compacted topic. */
   tombstoneRetentionMs?: number
   logger?: TopicLogLogger
+  /** The smallest payload of a stored row that goes to a segment file (batch-store.ts); tests lower it. */
+  segmentMinBytes?: number
 }
 
 export const DEFAULT_RETENTION_CHECK_INTERVAL_MS = 5 * 60 * 1000
@@ -70,6 +76,7 @@ class EmbeddedLog implements EmbeddedTopicLog {
   private readonly reader: Reader
   private readonly groups: ConsumerGroups
   private readonly retention: RetentionPass
+  private readonly segments: SegmentFiles
   private readonly waiters = new AppendWaiters()
   private readonly timer: NodeJS.Timeout | undefined
   private readonly logger: TopicLogLogger | undefined
@@ -82,12 +89,14 @@ class EmbeddedLog implements EmbeddedTopicLog {
     this.db = openLogDatabase(options.dir, options.fsync ?? 'always', (migration) =>
       this.logger?.info({ ...migration, toVersion: 2 }, 'topic log converted to records stored many to a row'))
     this.registry = new TopicRegistry(this.db)
-    this.appender = new Appender(this.db, this.registry)
-    this.reader = new Reader(this.db, this.registry)
+    this.segments = new SegmentFiles(join(options.dir, 'segments'), (options.fsync ?? 'always') === 'always')
+    const batches = new BatchStore(this.db, this.segments, options.segmentMinBytes)
+    this.appender = new Appender(this.db, this.registry, batches, this.segments)
+    this.reader = new Reader(this.db, this.registry, batches)
     this.groups = new ConsumerGroups(this.db, this.registry)
-    const compactor = new Compactor(this.db, this.registry,
+    const compactor = new Compactor(this.db, this.registry, batches,
       options.tombstoneRetentionMs ?? DEFAULT_TOMBSTONE_RETENTION_MS)
-    this.retention = new RetentionPass(this.db, this.registry, this.reader, compactor)
+    this.retention = new RetentionPass(this.db, this.registry, this.reader, compactor, batches, this.segments)
     const intervalMs = options.retentionCheckIntervalMs ?? DEFAULT_RETENTION_CHECK_INTERVAL_MS
     if (intervalMs > 0) {
       this.timer = setInterval(() => {
@@ -227,6 +236,7 @@ class EmbeddedLog implements EmbeddedTopicLog {
     // A running pass stops at its next batch boundary (it checks `closed`).
     await this.retentionRun
     this.db.close()
+    this.segments.close()
   }
 
   private assertOpen(): void {

@@ -9,7 +9,7 @@
 import { InvalidLogRequestError } from '../log-errors.js'
 import { type PackedRecords, RecordBatch } from '../record-batch.js'
 import type { Headers, LogRecord, PartitionOffsets, ReadOptions } from '../topic-log.js'
-import { BatchStore } from './batch-store.js'
+import type { BatchStore } from './batch-store.js'
 import type { BatchCursor } from './stored-batch.js'
 import type { Db } from './schema.js'
 import type { TopicRegistry } from './topic-registry.js'
@@ -23,11 +23,9 @@ const SMALL_READ = { records: 256, bytes: 64 * 1024 }
 
 
 export class Reader {
-  private readonly batches: BatchStore
   private readonly selectTimeIndex
 
-  constructor(db: Db, private readonly registry: TopicRegistry) {
-    this.batches = new BatchStore(db)
+  constructor(db: Db, private readonly registry: TopicRegistry, private readonly batches: BatchStore) {
     this.selectTimeIndex = db
       .prepare(
         'SELECT base_offset FROM time_index WHERE topic_id = ? AND part = ? AND max_timestamp >= ? ' +

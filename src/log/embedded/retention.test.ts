@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, statSync } from 'node:fs'
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -6,6 +6,7 @@ import Database from 'better-sqlite3'
 import { InvalidLogRequestError } from '../log-errors.js'
 import { RecordBatch } from '../record-batch.js'
 import type { AppendRecord, LogRecord, TopicLog } from '../topic-log.js'
+import { SEGMENT_MIN_BYTES } from './batch-store.js'
 import { BATCH_RECORDS } from './batch-work.js'
 import { createEmbeddedTopicLog } from './embedded-topic-log.js'
 
@@ -217,26 +218,48 @@ describe('embedded topic log: compaction', () => {
   })
 })
 
-// Packed appends (a RecordBatch: snapshots, streaming) store rows in format 3, their records' bytes in a payload
-// column (stored-batch.ts); retention's cut and compaction rewrite such rows into format 2.
+// Packed appends (a RecordBatch: snapshots, streaming) store rows in format 3, their records' bytes in a segment
+// file (stored-batch.ts, segment-files.ts); retention's cut and compaction rewrite such rows into format 2.
 describe('embedded topic log: retention and compaction of packed appends', () => {
-  const packedRows = async (): Promise<number> => {
+  // Every payload to a segment file, however small (by default only big ones go, batch-store.ts SEGMENT_MIN_BYTES).
+  const open = (segmentMinBytes: number) => createEmbeddedTopicLog({ dir, retentionCheckIntervalMs: 0, tombstoneRetentionMs: HOUR, segmentMinBytes })
+  beforeEach(async () => {
+    await log.close()
+    log = await open(0)
+  })
+
+  /** Rows whose payload is in a segment file, and in the row, after reopening the log with `segmentMinBytes`. */
+  const packedRows = async (segmentMinBytes = 0): Promise<{ inSegment: number; inRow: number }> => {
     await log.close()
     const db = new Database(join(dir, 'topic-log.db'), { readonly: true })
-    const count = db.prepare('SELECT count(*) FROM batches WHERE payload IS NOT NULL').pluck().get() as number
+    const count = (where: string) => db.prepare(`SELECT count(*) FROM batches WHERE ${where}`).pluck().get() as number
+    const counts = { inSegment: count('segment IS NOT NULL'), inRow: count('payload IS NOT NULL') }
     db.close()
-    log = await createEmbeddedTopicLog({ dir, retentionCheckIntervalMs: 0, tombstoneRetentionMs: HOUR })
-    return count
+    log = await open(segmentMinBytes)
+    return counts
   }
+
+  it('keeps a small payload in its row by default, and reads it back', async () => {
+    await log.close()
+    log = await open(SEGMENT_MIN_BYTES)
+    await log.createTopic('s')
+    await log.append(RecordBatch.of([rec('s', 'k', 'small'), rec('s', null, 'x'.repeat(SEGMENT_MIN_BYTES))]))
+    await log.append(RecordBatch.of([rec('s', 'k2', 'small again')]))
+    expect(await packedRows(SEGMENT_MIN_BYTES)).toEqual({ inSegment: 1, inRow: 1 })
+    expect((await readAll('s')).map((r) => `${r.key}=${r.value?.length}`)).toEqual(['k=5', `null=${SEGMENT_MIN_BYTES}`, 'k2=11'])
+  })
 
   it('cuts a packed row by time and by bytes, records read back whole', async () => {
     const now = 10 * HOUR
     await log.createTopic('t', { retentionMs: HOUR })
     await log.append(RecordBatch.of([1, 2, 3].map((h) => rec('t', `k${h}`, `old${h}`, now - 10 * HOUR + h))
       .concat([rec('t', 'k4', 'new1', now - HOUR / 2), rec('t', null, 'new2', now)])))
-    expect(await packedRows()).toBe(1)
+    expect(await packedRows()).toEqual({ inSegment: 1, inRow: 0 })
+    expect(readdirSync(join(dir, 'segments'))).toEqual(['0000000000000001.seg'])
     expect(await log.enforceRetention(now)).toEqual({ deletedRecords: 3 })
     expect((await readAll('t')).map((r) => `${r.key}=${r.value}`)).toEqual(['k4=new1', 'null=new2'])
+    // The cut row was rewritten in format 2, so its segment file (written before the reopen) is gone.
+    expect(readdirSync(join(dir, 'segments'))).toEqual([])
     expect(await log.stats('t', 0)).toEqual({ records: 2, bytes: 10 })
 
     await log.createTopic('b', { retentionBytes: 250 })
@@ -257,7 +280,7 @@ describe('embedded topic log: retention and compaction of packed appends', () =>
         batch.push(rec('c', key, value))
       }
       await log.append(RecordBatch.of(batch))
-      if (round === 0) expect(await packedRows()).toBeGreaterThan(0)
+      if (round === 0) expect((await packedRows()).inSegment).toBeGreaterThan(0)
       await log.enforceRetention()
     }
     const seen = new Map<string, string>()

@@ -10,10 +10,11 @@
  * midway simply leaves work for the next one.
  */
 import { BATCH_RECORDS, currentPartition, yieldToEventLoop } from './batch-work.js'
-import { BatchStore } from './batch-store.js'
+import type { BatchStore } from './batch-store.js'
 import type { Compactor } from './compaction.js'
 import type { Reader } from './reader.js'
 import type { Db } from './schema.js'
+import type { SegmentFiles } from './segment-files.js'
 import { BatchCursor } from './stored-batch.js'
 import type { TopicRegistry } from './topic-registry.js'
 
@@ -29,7 +30,6 @@ const FREE_FRACTION_TO_RELEASE = 0.25
 const BYTES_PER_VACUUM_STEP = 4 * 1024 * 1024
 
 export class RetentionPass {
-  private readonly batches: BatchStore
   private readonly pruneTimeIndex
   private readonly selectDeletedTopics
   private readonly collectStmts
@@ -39,8 +39,9 @@ export class RetentionPass {
     private readonly registry: TopicRegistry,
     private readonly reader: Reader,
     private readonly compactor: Compactor,
+    private readonly batches: BatchStore,
+    private readonly segments: SegmentFiles,
   ) {
-    this.batches = new BatchStore(db)
     this.pruneTimeIndex = db.prepare(
       'DELETE FROM time_index WHERE topic_id = ? AND part = ? AND base_offset < ' +
         '(SELECT max(base_offset) FROM time_index WHERE topic_id = ? AND part = ? AND base_offset <= ?)',
@@ -76,6 +77,8 @@ export class RetentionPass {
       }
     }
     deleted += await this.collectDeletedTopics(isStopped)
+    // After the deletions above have committed: a file goes only once no committed row points at it.
+    this.segments.removeUnreferenced((segment) => this.batches.isReferenced(segment))
     await this.releaseFreePages(isStopped)
     return deleted
   }

@@ -1,7 +1,7 @@
 /**
  * Opens the embedded log's SQLite database (`<dir>/topic-log.db`) and creates its tables.
  *
- * On-disk format and crash behaviour: one SQLite database in WAL mode. Every append is one transaction; with
+ * On-disk format and crash behaviour: one SQLite database in WAL mode (and segment files, below). Every append is one transaction; with
  * `fsync: 'always'` we run `synchronous=FULL`, so the WAL is fsynced before the commit returns and a resolved
  * append survives `kill -9` and power loss. With `fsync: 'never'` (`synchronous=OFF`) a committed append still
  * survives `kill -9` (it is in the OS page cache) but not a power cut. A crash mid-write leaves a torn WAL tail:
@@ -9,6 +9,9 @@
  * only frames up to the last valid commit frame, so a partial transaction is discarded, never served. That is
  * enough because an append resolves only after its commit frame is durable: whatever is discarded was never
  * acknowledged, and an atomic append is either wholly before the torn point or wholly dropped.
+ *
+ * Packed appends keep their records' bytes beside the database, in segment files (segment-files.ts), which are made
+ * durable before the transaction that points at them commits; so the same holds for them.
  *
  * `locking_mode=EXCLUSIVE` makes a second process opening the same directory fail fast instead of corrupting the
  * in-memory offset cache; the OS drops the lock when a process dies, so a restart after `kill -9` just works.
@@ -22,8 +25,9 @@ export type Db = Database.Database
 export type FsyncMode = 'always' | 'never'
 
 /**
- * 4: rows may be in stored-batch.ts format 3, whose records' bytes are in the `payload` column, which a build that
- * reads 3 would not read; a 3 (or older) gets the column on open and is marked 4, its rows read as they are.
+ * 4: rows may be in stored-batch.ts format 3, whose records' bytes are in a segment file (segment-files.ts) or the
+ * `payload` column, which a build that reads 3 would not read; a 3 (or older) gets the columns on open and is marked
+ * 4, its rows read as they are.
  * 3: rows may hold value frames (stored-batch.ts format 2), which a build that reads 2 would misread, so it must
  * refuse the file; a 2 is marked 3 on open, its rows read as they are. 2: records stored many to a row (`batches`);
  * 1 stored one per row (`records`) and is migrated on open.
@@ -65,7 +69,8 @@ CREATE TABLE IF NOT EXISTS partitions (
   cleaned_to INTEGER NOT NULL,
   PRIMARY KEY (topic_id, part)
 ) WITHOUT ROWID;
--- Records, many to a row (stored-batch.ts has the blobs' layout: data, and for format 3 payload). A partition's rows never overlap; base_offset and
+-- Records, many to a row (stored-batch.ts has the blobs' layout: data, and for format 3 the payload, which is in
+-- segment file \`segment\` at byte segment_at, segment_bytes long, or in \`payload\`). A partition's rows never overlap; base_offset and
 -- last_offset are the first and last record still in the row, bytes the records' sizes as partitions.bytes counts.
 CREATE TABLE IF NOT EXISTS batches (
   id INTEGER PRIMARY KEY,
@@ -77,7 +82,10 @@ CREATE TABLE IF NOT EXISTS batches (
   bytes INTEGER NOT NULL,
   max_timestamp INTEGER NOT NULL,
   data BLOB NOT NULL,
-  payload BLOB
+  payload BLOB,
+  segment INTEGER,
+  segment_at INTEGER,
+  segment_bytes INTEGER
 );
 CREATE UNIQUE INDEX IF NOT EXISTS batches_by_offset ON batches (topic_id, part, last_offset);
 -- One row per append that raised the partition's running maximum timestamp (Kafka's time index): the first row
@@ -152,14 +160,18 @@ export function openLogDatabase(dir: string, fsync: FsyncMode,
         const records = migrateFromRecordRows(db)
         onMigrated?.({ fromVersion: 1, records, durationMs: Date.now() - started })
       }
-      // A table made by an older build has no payload column (one made by this build's SCHEMA, as for a version 1
-      // log, has). Adding a nullable column rewrites nothing.
+      // A table made by an older build lacks format 3's columns (one made by this build's SCHEMA, as for a version 1
+      // log, has them). Adding a nullable column rewrites nothing.
       const columns = db.prepare("SELECT name FROM pragma_table_info('batches')").pluck(true).all() as string[]
-      if (!columns.includes('payload')) db.exec('ALTER TABLE batches ADD COLUMN payload BLOB')
+      for (const [name, type] of [['payload', 'BLOB'], ['segment', 'INTEGER'], ['segment_at', 'INTEGER'], ['segment_bytes', 'INTEGER']]) {
+        if (!columns.includes(name)) db.exec(`ALTER TABLE batches ADD COLUMN ${name} ${type}`)
+      }
       db.prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'").run(String(SCHEMA_VERSION))
     } else if (Number(row.value) !== SCHEMA_VERSION) {
       throw new Error(`topic log at ${dir} has schema version ${row.value}; this build reads ${SCHEMA_VERSION}`)
     }
+    // Which segment files rows point at (retention deletes the others): only format 3 rows are in the index.
+    db.exec('CREATE INDEX IF NOT EXISTS batches_by_segment ON batches (segment) WHERE segment IS NOT NULL')
     return db
   } catch (err) {
     db.close()

@@ -5,10 +5,13 @@
  * deadline. Args: <dir> <runId> <fsync: always|never> [threaded] (the log on its worker thread, as Sluice runs it).
  *
  * Every record is self-describing so the test can check it after the crash: key `key-<seq % 97>`, value
- * `crashValue(runId, seq)` (every third one stored with a value frame), header `seq`.
+ * `crashValue(runId, seq)` (every third one stored with a value frame), header `seq`. Every other batch goes as a
+ * RecordBatch without headers, the packed append snapshots and streaming make (stored in format 3, its bytes in
+ * segment files), the others as records with headers (format 2).
  */
 import { createEmbeddedTopicLog } from '../../../src/log/embedded/embedded-topic-log.js'
 import { createThreadedTopicLog } from '../../../src/log/threaded/threaded-topic-log.js'
+import { RecordBatch } from '../../../src/log/record-batch.js'
 import type { AppendRecord } from '../../../src/log/topic-log.js'
 import { COMPACT_TOPIC, CRASH_TOPIC, type CrashAck, compactKeyFor, crashAppendValue, crashFrame, crashKey } from './crash-records.js'
 
@@ -24,10 +27,11 @@ let seq = 0
 for (let batch = 0; ; batch++) {
   // Varying sizes move the kill point around within and between appends.
   const count = 1 + ((batch * 7919) % 400)
+  const packed = batch % 2 === 1
   const records: AppendRecord[] = []
   for (let i = 0; i < count; i++) {
     const s = seq + i
-    records.push({ topic: CRASH_TOPIC, key: crashKey(s), ...crashAppendValue(runId, s, frame), headers: { seq: String(s) } })
+    records.push({ topic: CRASH_TOPIC, key: crashKey(s), ...crashAppendValue(runId, s, frame), ...(packed ? {} : { headers: { seq: String(s) } }) })
   }
   for (let i = 0; i < count; i++) {
     const key = compactKeyFor(seq + i)
@@ -40,7 +44,7 @@ for (let batch = 0; ; batch++) {
       process.exit(2)
     })
   }
-  const results = await log.append(records)
+  const results = await log.append(packed ? RecordBatch.of(records) : records)
   const offsets = results.slice(0, count).map((r): [number, number] => [r.partition, r.offset])
   const ack: CrashAck = { batch, startSeq: seq, offsets }
   process.stdout.write(`${JSON.stringify(ack)}\n`)
