@@ -1,17 +1,17 @@
 /**
  * Opens the embedded log's SQLite database (`<dir>/topic-log.db`) and creates its tables.
  *
- * On-disk format and crash behaviour: one SQLite database in WAL mode (and segment files, below). Every append is one transaction; with
- * `fsync: 'always'` we run `synchronous=FULL`, so the WAL is fsynced before the commit returns and a resolved
- * append survives `kill -9` and power loss. With `fsync: 'never'` (`synchronous=OFF`) a committed append still
- * survives `kill -9` (it is in the OS page cache) but not a power cut. A crash mid-write leaves a torn WAL tail:
- * SQLite checksums every WAL frame (cumulatively, salted per checkpoint generation) and on the next open replays
- * only frames up to the last valid commit frame, so a partial transaction is discarded, never served. That is
- * enough because an append resolves only after its commit frame is durable: whatever is discarded was never
+ * On-disk format and crash behaviour: one SQLite database in WAL mode (and segment files, below). Every append is
+ * one transaction; with `fsync: 'always'` we run `synchronous=FULL`, so the WAL is fsynced before the commit returns
+ * and a resolved append survives `kill -9` and power loss. With `fsync: 'never'` (`synchronous=OFF`) a committed
+ * append still survives `kill -9` (it is in the OS page cache) but not a power cut. A crash mid-write leaves a torn
+ * WAL tail: SQLite checksums every WAL frame (cumulatively, salted per checkpoint generation) and on the next open
+ * replays only frames up to the last valid commit frame, so a partial transaction is discarded, never served. That
+ * is enough because an append resolves only after its commit frame is durable: whatever is discarded was never
  * acknowledged, and an atomic append is either wholly before the torn point or wholly dropped.
  *
- * Packed appends keep their records' bytes beside the database, in segment files (segment-files.ts), which are made
- * durable before the transaction that points at them commits; so the same holds for them.
+ * Big packed appends keep their records' bytes beside the database, in segment files (segment-files.ts), which are
+ * made durable before the transaction that points at them commits; so the same holds for them.
  *
  * `locking_mode=EXCLUSIVE` makes a second process opening the same directory fail fast instead of corrupting the
  * in-memory offset cache; the OS drops the lock when a process dies, so a restart after `kill -9` just works.
@@ -170,7 +170,7 @@ export function openLogDatabase(dir: string, fsync: FsyncMode,
     } else if (Number(row.value) !== SCHEMA_VERSION) {
       throw new Error(`topic log at ${dir} has schema version ${row.value}; this build reads ${SCHEMA_VERSION}`)
     }
-    // Which segment files rows point at (retention deletes the others): only format 3 rows are in the index.
+    // Which segment files rows point at (retention deletes the others): only rows with a segment are in the index.
     db.exec('CREATE INDEX IF NOT EXISTS batches_by_segment ON batches (segment) WHERE segment IS NOT NULL')
     return db
   } catch (err) {
