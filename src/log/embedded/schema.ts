@@ -70,8 +70,9 @@ CREATE TABLE IF NOT EXISTS partitions (
   PRIMARY KEY (topic_id, part)
 ) WITHOUT ROWID;
 -- Records, many to a row (stored-batch.ts has the blobs' layout: data, and for format 3 the payload, which is in
--- segment file \`segment\` at byte segment_at, segment_bytes long, or in \`payload\`). A partition's rows never overlap; base_offset and
--- last_offset are the first and last record still in the row, bytes the records' sizes as partitions.bytes counts.
+-- segment file \`segment\` at byte segment_at, segment_bytes long, or in \`payload\`). A partition's rows never overlap;
+-- base_offset and last_offset are the first and last record still in the row, bytes the records' sizes as
+-- partitions.bytes counts.
 CREATE TABLE IF NOT EXISTS batches (
   id INTEGER PRIMARY KEY,
   topic_id INTEGER NOT NULL,
@@ -163,7 +164,8 @@ export function openLogDatabase(dir: string, fsync: FsyncMode,
       // A table made by an older build lacks format 3's columns (one made by this build's SCHEMA, as for a version 1
       // log, has them). Adding a nullable column rewrites nothing.
       const columns = db.prepare("SELECT name FROM pragma_table_info('batches')").pluck(true).all() as string[]
-      for (const [name, type] of [['payload', 'BLOB'], ['segment', 'INTEGER'], ['segment_at', 'INTEGER'], ['segment_bytes', 'INTEGER']]) {
+      const format3 = [['payload', 'BLOB'], ['segment', 'INTEGER'], ['segment_at', 'INTEGER'], ['segment_bytes', 'INTEGER']]
+      for (const [name, type] of format3) {
         if (!columns.includes(name)) db.exec(`ALTER TABLE batches ADD COLUMN ${name} ${type}`)
       }
       db.prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'").run(String(SCHEMA_VERSION))
