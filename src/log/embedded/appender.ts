@@ -13,7 +13,6 @@ import type { AppendRecord, AppendResult, ValueFrame } from '../topic-log.js'
 import { checkValueFrame } from '../value-frame.js'
 import type { BatchStore } from './batch-store.js'
 import type { Db } from './schema.js'
-import type { SegmentFiles } from './segment-files.js'
 import { BatchEncoder, type EncodedBatch, TARGET_BATCH_BYTES } from './stored-batch.js'
 import type { PartitionState, TopicRegistry, TopicState } from './topic-registry.js'
 
@@ -48,8 +47,7 @@ interface PartitionChange {
 export class Appender {
   private readonly insertTimeIndex
 
-  constructor(private readonly db: Db, private readonly registry: TopicRegistry, private readonly batches: BatchStore,
-    private readonly segments: SegmentFiles) {
+  constructor(private readonly db: Db, private readonly registry: TopicRegistry, private readonly batches: BatchStore) {
     this.insertTimeIndex = db.prepare(
       'INSERT OR REPLACE INTO time_index (topic_id, part, base_offset, max_timestamp) VALUES (?, ?, ?, ?)',
     )
@@ -152,7 +150,7 @@ export class Appender {
         this.registry.savePartition(topic.id, after)
       }
       // The rows' payloads are durable before the rows that point at them are (segment-files.ts).
-      this.segments.sync()
+      this.batches.syncPayloads()
     })()
 
     // Committed: only now does the in-memory state move on.

@@ -89,9 +89,17 @@ export class BatchStore {
       at === null ? null : (payload as Buffer).length)
   }
 
-  /** Whether some row points into segment file `segment` (an index seek: batches_by_segment). */
-  isReferenced(segment: number): boolean {
-    return this.selectSegmentRow.get(segment) !== undefined
+  /** Makes the payloads inserted so far durable: before the transaction that inserted their rows commits. */
+  syncPayloads(): void {
+    this.segments?.sync()
+  }
+
+  /**
+   * Deletes the segment files no row points into (an index seek each: batches_by_segment); only after the
+   * transactions that removed their rows have committed.
+   */
+  removeUnreferencedSegments(): void {
+    this.segments?.removeUnreferenced((segment) => this.selectSegmentRow.get(segment) !== undefined)
   }
 
   /** The row holding `offset`, or the first one after it. */

@@ -91,12 +91,12 @@ class EmbeddedLog implements EmbeddedTopicLog {
     this.registry = new TopicRegistry(this.db)
     this.segments = new SegmentFiles(join(options.dir, 'segments'), (options.fsync ?? 'always') === 'always')
     const batches = new BatchStore(this.db, this.segments, options.segmentMinBytes)
-    this.appender = new Appender(this.db, this.registry, batches, this.segments)
+    this.appender = new Appender(this.db, this.registry, batches)
     this.reader = new Reader(this.db, this.registry, batches)
     this.groups = new ConsumerGroups(this.db, this.registry)
     const compactor = new Compactor(this.db, this.registry, batches,
       options.tombstoneRetentionMs ?? DEFAULT_TOMBSTONE_RETENTION_MS)
-    this.retention = new RetentionPass(this.db, this.registry, this.reader, compactor, batches, this.segments)
+    this.retention = new RetentionPass(this.db, this.registry, this.reader, compactor, batches)
     const intervalMs = options.retentionCheckIntervalMs ?? DEFAULT_RETENTION_CHECK_INTERVAL_MS
     if (intervalMs > 0) {
       this.timer = setInterval(() => {

@@ -41,6 +41,33 @@ async function readAll(topic: string, partition = 0): Promise<LogRecord[]> {
   }
 }
 
+/** A round of `count` records to topic 'c' over `keys` keys (shifted each round); `latest` gets each key's value. */
+function compactionRound(round: number, count: number, keys: number, latest: Map<string, string>): AppendRecord[] {
+  const batch: AppendRecord[] = []
+  for (let i = 0; i < count; i++) {
+    const key = `k${(i * 7 + round * 13) % keys}`
+    const value = `${key}-r${round}-i${i}`
+    latest.set(key, value)
+    batch.push(rec('c', key, value))
+  }
+  return batch
+}
+
+/** Each key's stored value across the topic's partitions, checking that no key is stored twice and the stats agree. */
+async function storedPerKey(topic: string, partitions: number): Promise<Map<string, string>> {
+  const seen = new Map<string, string>()
+  for (let p = 0; p < partitions; p++) {
+    const records = await readAll(topic, p)
+    expect((await log.stats(topic, p)).records).toBe(records.length)
+    for (const r of records) {
+      const key = r.key!.toString()
+      expect(seen.has(key)).toBe(false)
+      seen.set(key, r.value!.toString())
+    }
+  }
+  return seen
+}
+
 describe('embedded topic log: retention by time and bytes', () => {
   it('deletes the records older than retentionMs, as a prefix, and keeps the log end offset', async () => {
     const now = 10 * HOUR
@@ -145,14 +172,7 @@ describe('embedded topic log: compaction', () => {
     await log.createTopic('c', { cleanupPolicy: 'compact', partitions: 3 })
     const latest = new Map<string, string>()
     for (let round = 0; round < 4; round++) {
-      const batch: AppendRecord[] = []
-      for (let i = 0; i < 3000; i++) {
-        const key = `k${(i * 7 + round * 13) % 2500}`
-        const value = `${key}-r${round}-i${i}`
-        latest.set(key, value)
-        batch.push(rec('c', key, value))
-      }
-      await log.append(batch)
+      await log.append(compactionRound(round, 3000, 2500, latest))
       if (round === 1) {
         await log.enforceRetention()
         await log.close()
@@ -160,16 +180,7 @@ describe('embedded topic log: compaction', () => {
       }
     }
     await log.enforceRetention()
-    const seen = new Map<string, string>()
-    for (let p = 0; p < 3; p++) {
-      const records = await readAll('c', p)
-      expect((await log.stats('c', p)).records).toBe(records.length)
-      for (const r of records) {
-        const key = r.key!.toString()
-        expect(seen.has(key)).toBe(false)
-        seen.set(key, r.value!.toString())
-      }
-    }
+    const seen = await storedPerKey('c', 3)
     expect(seen).toEqual(latest)
   })
 
@@ -272,24 +283,10 @@ describe('embedded topic log: retention and compaction of packed appends', () =>
     await log.createTopic('c', { cleanupPolicy: 'compact', partitions: 3 })
     const latest = new Map<string, string>()
     for (let round = 0; round < 3; round++) {
-      const batch: AppendRecord[] = []
-      for (let i = 0; i < 2000; i++) {
-        const key = `k${(i * 7 + round * 13) % 1500}`
-        const value = `${key}-r${round}-i${i}`
-        latest.set(key, value)
-        batch.push(rec('c', key, value))
-      }
-      await log.append(RecordBatch.of(batch))
+      await log.append(RecordBatch.of(compactionRound(round, 2000, 1500, latest)))
       if (round === 0) expect((await packedRows()).inSegment).toBeGreaterThan(0)
       await log.enforceRetention()
     }
-    const seen = new Map<string, string>()
-    for (let p = 0; p < 3; p++) {
-      for (const r of await readAll('c', p)) {
-        expect(seen.has(r.key!.toString())).toBe(false)
-        seen.set(r.key!.toString(), r.value!.toString())
-      }
-    }
-    expect(seen).toEqual(latest)
+    expect(await storedPerKey('c', 3)).toEqual(latest)
   })
 })

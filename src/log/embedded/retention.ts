@@ -14,7 +14,6 @@ import type { BatchStore } from './batch-store.js'
 import type { Compactor } from './compaction.js'
 import type { Reader } from './reader.js'
 import type { Db } from './schema.js'
-import type { SegmentFiles } from './segment-files.js'
 import { BatchCursor } from './stored-batch.js'
 import type { TopicRegistry } from './topic-registry.js'
 
@@ -40,7 +39,6 @@ export class RetentionPass {
     private readonly reader: Reader,
     private readonly compactor: Compactor,
     private readonly batches: BatchStore,
-    private readonly segments: SegmentFiles,
   ) {
     this.pruneTimeIndex = db.prepare(
       'DELETE FROM time_index WHERE topic_id = ? AND part = ? AND base_offset < ' +
@@ -78,7 +76,7 @@ export class RetentionPass {
     }
     deleted += await this.collectDeletedTopics(isStopped)
     // After the deletions above have committed: a file goes only once no committed row points at it.
-    this.segments.removeUnreferenced((segment) => this.batches.isReferenced(segment))
+    this.batches.removeUnreferencedSegments()
     await this.releaseFreePages(isStopped)
     return deleted
   }
