@@ -43,4 +43,28 @@ describe('AppendQueue', () => {
     await queue.drained()
     expect(secondDone).toBe(true)
   })
+
+  it('runAhead with several in flight returns at once until that many are, then waits for the oldest', async () => {
+    const queue = new AppendQueue(3)
+    const gates = [0, 1, 2, 3].map(() => {
+      let release!: () => void
+      const gate = new Promise<void>((resolve) => { release = resolve })
+      return { gate, release }
+    })
+    const finished: number[] = []
+    for (const i of [0, 1, 2]) {
+      await queue.runAhead(async () => { await gates[i].gate; finished.push(i) })
+    }
+    // Three in flight: the fourth waits for the first.
+    let returned = false
+    const fourth = queue.runAhead(async () => { await gates[3].gate; finished.push(3) }).then(() => { returned = true })
+    await later(10)
+    expect(returned).toBe(false)
+    gates[0].release()
+    await fourth
+    expect(finished).toEqual([0])
+    for (const { release } of gates) release()
+    await queue.drained()
+    expect(finished).toEqual([0, 1, 2, 3])
+  })
 })

@@ -4,11 +4,16 @@
  * queued append fails with it, so nothing queued after a lost batch can be reported durable.
  *
  * `runAhead` is the overlap the threaded log allows: the caller queues a full batch and goes on preparing the next
- * once the batch before it is done, so one append is in flight while the next fills.
+ * while up to `inFlight` batches (the one just queued included) are still being appended.
  */
 export class AppendQueue {
   private tail: Promise<void> = Promise.resolve()
   private failure: unknown = null
+  /** The tails after the most recently queued work, newest last (as many as `runAhead` looks back). */
+  private readonly recent: Array<Promise<void>> = []
+
+  /** `inFlight`: batches `runAhead` leaves running when it returns (1: only the one it queued). */
+  constructor(private readonly inFlight = 1) {}
 
   /** Queues `work` behind everything queued before it; resolves (or rejects) when it has run. */
   run(work: () => Promise<void>): Promise<void> {
@@ -19,14 +24,20 @@ export class AppendQueue {
     this.tail = next.catch((error: unknown) => {
       this.failure ??= error
     })
+    this.recent.push(this.tail)
+    if (this.recent.length > this.inFlight) this.recent.shift()
     return next
   }
 
-  /** Queues `work` and returns once everything queued before it has run (throwing the first failure, if any). */
+  /**
+   * Queues `work` and returns once everything queued before the last `inFlight` works (this one included) has run,
+   * throwing the first failure, if any.
+   */
   async runAhead(work: () => Promise<void>): Promise<void> {
-    const previous = this.tail
+    // Queued before this one, `inFlight - 1` back: what must be done before the caller goes on.
+    const previous = this.recent.length >= this.inFlight ? this.recent[this.recent.length - this.inFlight] : null
     this.run(work).catch(() => undefined)
-    await previous
+    if (previous !== null) await previous
     this.throwIfFailed()
   }
 

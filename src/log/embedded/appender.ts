@@ -1,6 +1,7 @@
 /**
  * The append path: validates a call's records, assigns offsets, and writes them in one SQLite transaction, so a
- * call is atomic and (with synchronous=FULL) durable when `append` returns.
+ * call is atomic and (with synchronous=FULL) durable when `append` returns. Calls that wait together (the threaded
+ * log's worker finds several queued) share one transaction and its syncs, each call a savepoint (`group`).
  *
  * Backpressure: none is needed here; better-sqlite3 is synchronous, so a caller's `await append()` is the
  * backpressure, and the transaction's length is bounded by the caller's batch size. Crash: a transaction either
@@ -46,6 +47,11 @@ interface PartitionChange {
 
 export class Appender {
   private readonly insertTimeIndex
+  /**
+   * While `group` runs: each partition its appends moved on in memory, with its state before the group, to put back
+   * if the group's transaction does not commit.
+   */
+  private grouped: Map<PartitionState, PartitionState> | null = null
 
   constructor(private readonly db: Db, private readonly registry: TopicRegistry, private readonly batches: BatchStore) {
     this.insertTimeIndex = db.prepare(
@@ -136,9 +142,37 @@ export class Appender {
     return { results: { topics: packed.topics, meta: results }, topics: this.commit(changes) }
   }
 
-  /** Writes the changes' rows in one transaction; then (committed) moves the partitions on. Returns their topics. */
+  /**
+   * Runs `appends` (calls of `append` and `appendPacked`) in one transaction, with one sync of the payloads and one
+   * of the WAL for them all: group commit. Each call is a savepoint of its own, so one that fails (its error thrown to
+   * `appends`, which decides what to do with it) leaves no trace, and the others commit. If the transaction fails,
+   * nothing of it was stored and the partitions' offsets in memory go back to where they were.
+   */
+  group<T>(appends: () => T): T {
+    if (this.grouped !== null) return appends()
+    const grouped = new Map<PartitionState, PartitionState>()
+    this.grouped = grouped
+    try {
+      return this.db.transaction(() => {
+        const result = appends()
+        // The rows' payloads are durable before the rows that point at them are (segment-files.ts).
+        this.batches.syncPayloads()
+        return result
+      })()
+    } catch (error) {
+      for (const [state, before] of grouped) Object.assign(state, before)
+      throw error
+    } finally {
+      this.grouped = null
+    }
+  }
+
+  /**
+   * Writes the changes' rows (in a group of its own, unless one is open), then moves the partitions on in memory
+   * (a group remembers where they were). Returns their topics.
+   */
   private commit(changes: Map<PartitionState, PartitionChange>): Set<string> {
-    this.db.transaction(() => {
+    this.group(() => this.db.transaction(() => {
       for (const change of changes.values()) {
         const { topic, before, after } = change
         change.rows.push((change.encoder as BatchEncoder).cut())
@@ -149,13 +183,12 @@ export class Appender {
         }
         this.registry.savePartition(topic.id, after)
       }
-      // The rows' payloads are durable before the rows that point at them are (segment-files.ts).
-      this.batches.syncPayloads()
-    })()
+    })())
 
-    // Committed: only now does the in-memory state move on.
+    // Written: the next append in the group starts from here.
     const topics = new Set<string>()
     for (const { topic, before, after } of changes.values()) {
+      if (this.grouped !== null && !this.grouped.has(before)) this.grouped.set(before, { ...before })
       Object.assign(before, after)
       topics.add(topic.info.name)
     }

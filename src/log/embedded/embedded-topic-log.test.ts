@@ -118,6 +118,27 @@ describe.each(implementations)('%s', (kind, create) => {
       expect((await log.read('t', 0, 1)).map((r) => r.offset)).toEqual([1, 2])
     })
 
+    it('writes appends made without waiting in the order they were made, each failing alone', async () => {
+      await log.createTopic('t')
+      // Made together: the threaded log's worker finds them waiting and writes them with one commit.
+      const [first, second, third, fourth] = await Promise.allSettled([
+        log.append([rec('t', 'a', '1'), rec('t', 'b', '2')]),
+        log.append([rec('missing', 'c', '3')]),
+        log.append(RecordBatch.of([rec('t', 'd', '4')])),
+        log.append([rec('t', 'e', '5', { headers: { op: 'c' } })]),
+      ])
+      expect(first).toEqual({ status: 'fulfilled', value: [{ topic: 't', partition: 0, offset: 0 }, { topic: 't', partition: 0, offset: 1 }] })
+      expect(second.status).toBe('rejected')
+      expect((second as PromiseRejectedResult).reason).toBeInstanceOf(TopicNotFoundError)
+      expect(third).toEqual({ status: 'fulfilled', value: [{ topic: 't', partition: 0, offset: 2 }] })
+      expect(fourth).toEqual({ status: 'fulfilled', value: [{ topic: 't', partition: 0, offset: 3 }] })
+      const keys = async () => (await log.read('t', 0, 0)).map((r) => r.key?.toString())
+      expect(await keys()).toEqual(['a', 'b', 'd', 'e'])
+      await reopen()
+      expect(await keys()).toEqual(['a', 'b', 'd', 'e'])
+      expect(await log.append([rec('t', 'f', '6')])).toEqual([{ topic: 't', partition: 0, offset: 4 }])
+    })
+
     it('gives each read record its own headers object', async () => {
       await log.createTopic('t')
       await log.append([1, 2].map(() => rec('t', null, 'v', { headers: { op: 'u' } })))
@@ -354,5 +375,33 @@ describe.each(implementations)('%s', (kind, create) => {
     it('refuses a second open of the same directory while the first is open', async () => {
       await expect(create({ dir, retentionCheckIntervalMs: 0 })).rejects.toThrow(/in use/)
     })
+  })
+})
+
+describe('embedded topic log: group commit', () => {
+  it('puts the offsets back when a group does not commit, so the next append takes them', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-log-'))
+    const log = await createEmbeddedTopicLog({ dir, retentionCheckIntervalMs: 0, segmentMinBytes: 0 })
+    try {
+      await log.createTopic('t')
+      const batch = (key: string) => RecordBatch.of([{ topic: 't', key: Buffer.from(key), value: Buffer.from(`value of ${key}`) }]).pack()
+      expect((await log.appendPackedGroup([batch('a')]))[0]).not.toBeInstanceOf(Error)
+      // A disk error at the group's sync, injected where the appender syncs the payloads (a private field: there is
+      // no other way to make fdatasync fail here).
+      const store = (log as unknown as { appender: { batches: { syncPayloads(): void } } }).appender.batches
+      const sync = store.syncPayloads
+      store.syncPayloads = () => {
+        throw new Error('EIO: i/o error, fdatasync')
+      }
+      await expect(log.appendPackedGroup([batch('b'), batch('c')])).rejects.toThrow('EIO')
+      store.syncPayloads = sync
+      expect(await log.append([{ topic: 't', key: Buffer.from('d'), value: Buffer.from('value of d') }]))
+        .toEqual([{ topic: 't', partition: 0, offset: 1 }])
+      expect((await log.read('t', 0, 0)).map((r) => r.key?.toString())).toEqual(['a', 'd'])
+      expect(await log.stats('t', 0)).toEqual({ records: 2, bytes: 2 * 'a'.length + 2 * 'value of a'.length })
+    } finally {
+      await log.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })

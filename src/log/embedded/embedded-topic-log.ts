@@ -62,6 +62,8 @@ export const DEFAULT_TOMBSTONE_RETENTION_MS = 24 * 60 * 60 * 1000
  */
 export interface EmbeddedTopicLog extends TopicLog {
   appendPacked(packed: PackedRecords): Promise<PackedAppendResults>
+  /** Several `appendPacked` calls with one commit: each outcome is its call's results or its own error. */
+  appendPackedGroup(calls: PackedRecords[]): Promise<Array<PackedAppendResults | Error>>
   readPacked(topic: string, partition: number, fromOffset: number, options?: ReadOptions): Promise<PackedRecords>
 }
 
@@ -156,6 +158,27 @@ class EmbeddedLog implements EmbeddedTopicLog {
     const { results, topics } = this.appender.appendPacked(packed)
     this.waiters.notify(topics)
     return results
+  }
+
+  /**
+   * `appendPacked` of several calls with one commit (group commit; see Appender.group): each outcome is its call's
+   * results, or the error it failed with alone. Rejects, with nothing appended, if the commit fails.
+   */
+  async appendPackedGroup(calls: PackedRecords[]): Promise<Array<PackedAppendResults | Error>> {
+    this.assertOpen()
+    const topics = new Set<string>()
+    const outcomes = this.appender.group(() => calls.map((packed) => {
+      try {
+        if (packed.count === 0) return { topics: [], meta: new Float64Array(0) }
+        const appended = this.appender.appendPacked(packed)
+        for (const topic of appended.topics) topics.add(topic)
+        return appended.results
+      } catch (error) {
+        return error instanceof Error ? error : new Error(String(error))
+      }
+    }))
+    this.waiters.notify(topics)
+    return outcomes
   }
 
   async read(topic: string, partition: number, fromOffset: number, options?: ReadOptions): Promise<LogRecord[]> {

@@ -28,15 +28,6 @@ function forwardingLogger(): TopicLogLogger {
 
 async function handle(log: EmbeddedTopicLog, call: CallMessage): Promise<void> {
   try {
-    if (call.method === 'append') {
-      const packed = call.args[0] as PackedRecords
-      const value = await log.appendPacked(packed)
-      // SQLite has copied the bytes: the buffer goes back for the next batch (the records' views of it detach).
-      const spare = packed.data.buffer as ArrayBuffer
-      post({ kind: 'result', id: call.id, value, spare }, [spare, value.meta.buffer as ArrayBuffer])
-      post({ kind: 'appended', topics: packed.topics })
-      return
-    }
     if (call.method === 'read') {
       const [topic, partition, fromOffset, options] = call.args as Parameters<TopicLog['read']>
       const packed = await log.readPacked(topic, partition, fromOffset, options)
@@ -55,11 +46,48 @@ async function handle(log: EmbeddedTopicLog, call: CallMessage): Promise<void> {
   }
 }
 
+/**
+ * Appends that arrived while the thread was busy, written together once it is free: group commit, one sync of
+ * their payloads and one of the WAL for all of them (Appender.group). A call that fails alone fails alone.
+ */
+const appends: CallMessage[] = []
+
+function appendQueued(log: EmbeddedTopicLog): void {
+  if (appends.length === 0) return
+  const calls = appends.splice(0)
+  // The embedded log does its SQLite work synchronously on entry: the group is written before this returns.
+  log.appendPackedGroup(calls.map((call) => call.args[0] as PackedRecords)).then((outcomes) => {
+    outcomes.forEach((outcome, i) => {
+      const { id } = calls[i]
+      const packed = calls[i].args[0] as PackedRecords
+      if (outcome instanceof Error) {
+        post({ kind: 'error', id, error: toWireError(outcome) })
+        return
+      }
+      // SQLite has copied the bytes: the buffer goes back for the next batch (the records' views of it detach).
+      const spare = packed.data.buffer as ArrayBuffer
+      post({ kind: 'result', id, value: outcome, spare }, [spare, outcome.meta.buffer as ArrayBuffer])
+      post({ kind: 'appended', topics: packed.topics })
+    })
+  }, (error: unknown) => {
+    for (const { id } of calls) post({ kind: 'error', id, error: toWireError(error) })
+  })
+}
+
 const options = workerData as WorkerOptions
 try {
   const { logging, ...logOptions } = options
   const log = await createEmbeddedTopicLog({ ...logOptions, logger: logging ? forwardingLogger() : undefined })
-  port.on('message', (call: CallMessage) => void handle(log, call))
+  port.on('message', (call: CallMessage) => {
+    if (call.method === 'append') {
+      appends.push(call)
+      if (appends.length === 1) setImmediate(() => appendQueued(log))
+      return
+    }
+    // Appends queued before this call are written before it, in the order the calls were made.
+    appendQueued(log)
+    void handle(log, call)
+  })
   post({ kind: 'ready' })
 } catch (error) {
   post({ kind: 'failed', error: toWireError(error) })

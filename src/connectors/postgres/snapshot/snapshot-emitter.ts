@@ -28,6 +28,13 @@ import type { MappedTable } from '../streaming/change-mapper.js'
 import type { CopyRowEncoder } from './copy-row-encoder.js'
 
 const BATCH_RECORDS = 2000
+/**
+ * Batches on their way into the log while the next fills. More than one, so the log's thread finds several waiting
+ * and writes them with one commit and one sync (group commit), and a slow sync does not stall the read. Measured on
+ * the snapshot bench (1M rows, 2 cores), one batch → three with group commit: the reading thread's waits for the
+ * log 0.55–0.67 → 0.19–0.21 s a run, and 48–52% → 56% of raw COPY's rate.
+ */
+const BATCHES_IN_FLIGHT = 3
 export class SnapshotEmitter {
   private batch = new RecordBatch()
   /** The envelope of the batch's last record while its marker may still change (the held record), else null. */
@@ -40,7 +47,7 @@ export class SnapshotEmitter {
   private durableCount = 0
   private durable: Array<{ count: number; resolve: () => void }> = []
   /** Appends run in order; a failed one fails every later append and checkpoint (see AppendQueue). */
-  private readonly appends = new AppendQueue()
+  private readonly appends = new AppendQueue(BATCHES_IN_FLIGHT)
   /** The envelope of the last row written, by what it depends on. */
   private envelope: Envelope | null = null
 
@@ -125,8 +132,8 @@ export class SnapshotEmitter {
   }
 
   /**
-   * Starts appending a full batch and returns once the batch before it is durable: the log works on its own thread,
-   * so reading and encoding the next batch overlaps writing this one, with at most one batch waiting in memory.
+   * Starts appending a full batch and returns once the batch BATCHES_IN_FLIGHT back is durable: the log works on its
+   * own thread, so reading and encoding the next batch overlaps writing these.
    */
   private appendAhead(): Promise<void> {
     return this.appends.runAhead(this.takeBatch())
@@ -144,8 +151,14 @@ export class SnapshotEmitter {
     this.batch = new RecordBatch()
     // The held record goes with its batch, with the marker it has: a row followed it, or an edge already set it.
     this.held = null
+    // Sent now, not when the append before it is done: the log's thread writes the batches waiting for it together
+    // (group commit), in the order they were sent. Reported durable only in order, though: if one fails, the queue
+    // fails those after it, which the log may have stored all the same (read again after the restart: duplicates,
+    // as after any retry, never a loss).
+    const appended = this.log.append(batch)
+    appended.catch(() => undefined)
     return async () => {
-      await this.log.append(batch)
+      await appended
       this.metrics.recordsSent += batch.length
       this.metrics.bytesSent += batch.bytes
       this.metrics.snapshotEvents += batch.length
