@@ -89,10 +89,8 @@ async function pipeline(): Promise<void> {
   const readAtUs = 1_790_000_000_000_000n
   for (const chunk of chunks) {
     for (const { bytes, rows, count } of framer.push(chunk)) {
-      for (let r = 0; r < count; r++) {
-        const full = emitter.emit(table, bytes, rows[2 * r], rows[2 * r + 1], null, readAtUs)
-        if (full) await full
-      }
+      const full = emitter.emitRows(table, bytes, rows, count, null, readAtUs)
+      if (full) await full
     }
   }
   await emitter.checkpoint('run')

@@ -63,39 +63,72 @@ export class SnapshotEmitter {
   }
 
   /**
-   * Adds the COPY row `line[start, end)` of `table` read at `readAtUs`; returns a promise (to await before the next)
-   * only when a full batch had to be handed over.
+   * Adds the rows of a COPY chunk of `table` read at `readAtUs` (the framer's CopyRows: row `r` is
+   * `bytes[ranges[2r], ranges[2r + 1])`); returns a promise (to await before the next chunk) only when a full batch
+   * had to be handed over. A row that cannot be encoded throws, having added nothing of itself (the rows before it
+   * stay).
    */
-  emit(table: MappedTable, line: Buffer, start: number, end: number, lsn: Lsn | null, readAtUs: bigint): Promise<void> | undefined {
-    // A row follows the held record, so its marker is what it was written with: a full batch can go.
-    const handedOver = this.batch.isFull(BATCH_RECORDS) ? this.appendAhead() : undefined
-    const { source, timestampMs } = this.encoder.sourceFor(table, lsn, readAtUs)
-    const marker: SnapshotMarker = this.first ? 'first' : this.tableStart ? 'first_in_data_collection' : 'true'
-    const envelope = this.envelopeOf(table.tableSchema, source, readAtUs, marker)
-    const batch = this.batch
-    const out = batch.writer()
+  emitRows(table: MappedTable, bytes: Buffer, ranges: Int32Array, count: number, lsn: Lsn | null, readAtUs: bigint): Promise<void> | undefined {
+    let handedOver: Promise<void> | undefined
     try {
-      if (this.encoder.hasKey(table)) {
-        out.range(envelope.keyPrefix)
-        this.encoder.writeKey(table, line, start, end, out)
-        out.range(envelope.keySuffix)
-        batch.endKey(false)
-      } else {
-        batch.endKey(true)
+      for (let r = 0; r < count;) {
+        if (this.batch.isFull(BATCH_RECORDS)) {
+          // A row follows the held record, so its marker is what it was written with: the batch can go. (A chunk of
+          // tiny rows may fill more than one: the caller waits for the last hand-over, which waits for the others.)
+          handedOver?.catch(() => undefined)
+          handedOver = this.appendAhead()
+        }
+        // The run's and each table's first row have markers of their own; the chunk's other rows share one envelope.
+        const edge = this.first || this.tableStart
+        const to = edge ? r + 1 : Math.min(count, r + BATCH_RECORDS - this.batch.length)
+        this.writeRows(table, bytes, ranges, r, to, lsn, readAtUs)
+        r = to
       }
-      this.encoder.writeAfter(table, line, start, end, out)
     } catch (error) {
-      batch.discardOpen()
       // The caller gets the error, not the hand-over: its failure, if any, comes back from the next append.
       handedOver?.catch(() => undefined)
       throw error
     }
-    batch.endRecord(table.topic, timestampMs, envelope.frame)
-    this.written++
-    this.held = envelope
-    this.first = false
-    this.tableStart = false
     return handedOver
+  }
+
+  /** Writes rows `from` to `to` (exclusive) of a chunk into the batch, all with the same envelope. */
+  private writeRows(table: MappedTable, bytes: Buffer, ranges: Int32Array, from: number, to: number, lsn: Lsn | null,
+    readAtUs: bigint): void {
+    const { source, timestampMs } = this.encoder.sourceFor(table, lsn, readAtUs)
+    const marker: SnapshotMarker = this.first ? 'first' : this.tableStart ? 'first_in_data_collection' : 'true'
+    const envelope = this.envelopeOf(table.tableSchema, source, readAtUs, marker)
+    const { frame, keyPrefix, keySuffix } = envelope
+    const { encoder, batch } = this
+    const out = batch.writer()
+    const keyed = encoder.hasKey(table)
+    let r = from
+    try {
+      for (; r < to; r++) {
+        const start = ranges[2 * r]
+        const end = ranges[2 * r + 1]
+        if (keyed) {
+          out.range(keyPrefix)
+          encoder.writeKey(table, bytes, start, end, out)
+          out.range(keySuffix)
+          batch.endKey(false)
+        } else {
+          batch.endKey(true)
+        }
+        encoder.writeAfter(table, bytes, start, end, out)
+        batch.endRecord(table.topic, timestampMs, frame)
+      }
+    } catch (error) {
+      batch.discardOpen()
+      throw error
+    } finally {
+      if (r > from) {
+        this.written += r - from
+        this.held = envelope
+        this.first = false
+        this.tableStart = false
+      }
+    }
   }
 
   /**

@@ -214,11 +214,9 @@ async function readTable(
       copying++
       try {
         for await (const { bytes, rows, count: chunkRows } of copyRows(client, sql, { signal, cancelConfig: options.config.connection })) {
-          const readAt = nowUs()
-          for (let r = 0; r < chunkRows; r++, count++) {
-            const full = emitter.emit(mapped, bytes, rows[2 * r], rows[2 * r + 1], options.lsn, readAt)
-            if (full) await full
-          }
+          const full = emitter.emitRows(mapped, bytes, rows, chunkRows, options.lsn, nowUs())
+          count += chunkRows
+          if (full) await full
         }
       } finally {
         copying--
