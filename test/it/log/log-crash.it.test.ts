@@ -95,6 +95,7 @@ describe('embedded topic log survives kill -9', () => {
     { runId: 'run4', fsync: 'always', killAfterAcks: 80, mode: 'embedded' },
     { runId: 'run5', fsync: 'always', killAfterAcks: 7, mode: 'threaded' },
     { runId: 'run6', fsync: 'always', killAfterAcks: 60, mode: 'threaded' },
+    { runId: 'run7', fsync: 'always', killAfterAcks: 45, mode: 'pipelined' },
   ]
   const acknowledged: Array<{ runId: string; ack: CrashAck }> = []
 
