@@ -168,11 +168,11 @@ export class Appender {
   }
 
   /**
-   * Writes the changes' rows (in a group of its own, unless one is open), then moves the partitions on in memory
-   * (a group remembers where they were). Returns their topics.
+   * Writes the changes' rows (as a group of one, unless a group is open), then moves the partitions on in memory (a
+   * group remembers where they were). Returns their topics.
    */
   private commit(changes: Map<PartitionState, PartitionChange>): Set<string> {
-    this.group(() => this.db.transaction(() => {
+    const write = () => {
       for (const change of changes.values()) {
         const { topic, before, after } = change
         change.rows.push((change.encoder as BatchEncoder).cut())
@@ -183,7 +183,10 @@ export class Appender {
         }
         this.registry.savePartition(topic.id, after)
       }
-    })())
+    }
+    // In a group, a savepoint of the group's transaction; alone, a transaction of its own (no savepoint to pay for).
+    if (this.grouped !== null) this.db.transaction(write)()
+    else this.group(write)
 
     // Written: the next append in the group starts from here.
     const topics = new Set<string>()

@@ -167,7 +167,7 @@ class EmbeddedLog implements EmbeddedTopicLog {
   async appendPackedGroup(calls: PackedRecords[]): Promise<Array<PackedAppendResults | Error>> {
     this.assertOpen()
     const topics = new Set<string>()
-    const outcomes = this.appender.group(() => calls.map((packed) => {
+    const appendOne = (packed: PackedRecords): PackedAppendResults | Error => {
       try {
         if (packed.count === 0) return { topics: [], meta: new Float64Array(0) }
         const appended = this.appender.appendPacked(packed)
@@ -176,7 +176,9 @@ class EmbeddedLog implements EmbeddedTopicLog {
       } catch (error) {
         return error instanceof Error ? error : new Error(String(error))
       }
-    }))
+    }
+    // A call alone is a transaction of its own; several share the group's, a savepoint each.
+    const outcomes = calls.length === 1 ? [appendOne(calls[0])] : this.appender.group(() => calls.map(appendOne))
     this.waiters.notify(topics)
     return outcomes
   }
