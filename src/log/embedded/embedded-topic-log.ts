@@ -153,11 +153,9 @@ class EmbeddedLog implements EmbeddedTopicLog {
 
   /** `append` of records in their packed form (a RecordBatch's, or as they crossed from another thread). */
   async appendPacked(packed: PackedRecords): Promise<PackedAppendResults> {
-    this.assertOpen()
-    if (packed.count === 0) return { topics: [], meta: new Float64Array(0) }
-    const { results, topics } = this.appender.appendPacked(packed)
-    this.waiters.notify(topics)
-    return results
+    const [outcome] = await this.appendPackedGroup([packed])
+    if (outcome instanceof Error) throw outcome
+    return outcome
   }
 
   /**
